@@ -1,0 +1,158 @@
+#include "dataplane/admin/stats_view.h"
+
+#include <nlohmann/json.hpp>
+
+#include <sstream>
+
+namespace lg::admin {
+namespace {
+
+template <typename Fn>
+void for_each_drop(Fn fn) {
+  for (unsigned d = 0; d < kDropCount; ++d) fn(static_cast<Drop>(d));
+}
+template <typename Fn>
+void for_each_event(Fn fn) {
+  for (unsigned e = 0; e < kEventCount; ++e) fn(static_cast<Event>(e));
+}
+
+// Prometheus label values: backslash, quote and newline escaped.
+std::string label(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+struct HwCounter {
+  const char* name;
+  const char* help;
+  uint64_t drv::PortStats::*field;
+};
+constexpr HwCounter kHwCounters[] = {
+    {"rx_packets", "packets the port received", &drv::PortStats::rx_packets},
+    {"rx_bytes", "bytes the port received", &drv::PortStats::rx_bytes},
+    {"rx_missed", "packets the port dropped for lack of RX descriptors", &drv::PortStats::rx_missed},
+    {"rx_errors", "erroneous packets the port received", &drv::PortStats::rx_errors},
+    {"rx_nombuf", "receive failures for lack of mbufs", &drv::PortStats::rx_nombuf},
+    {"tx_packets", "packets the port transmitted", &drv::PortStats::tx_packets},
+    {"tx_bytes", "bytes the port transmitted", &drv::PortStats::tx_bytes},
+    {"tx_errors", "transmit failures", &drv::PortStats::tx_errors},
+};
+
+}  // namespace
+
+std::string render_text(const StatsView& v) {
+  std::ostringstream o;
+  o << "server.state: " << v.state << "\n";
+  o << "server.uptime_seconds: " << static_cast<uint64_t>(v.uptime_s) << "\n";
+  for (size_t w = 0; w < v.totals.per_worker.size(); ++w) {
+    const LoopCounters& l = v.totals.per_worker[w];
+    o << "worker." << w << ".loop_iterations: " << l.iterations << "\n";
+    o << "worker." << w << ".busy_iterations: " << l.busy_iterations << "\n";
+    o << "worker." << w << ".busy_cycles: " << l.busy_cycles << "\n";
+    o << "worker." << w << ".idle_sleeps: " << l.idle_sleeps << "\n";
+  }
+  for (size_t p = 0; p < v.ports.size(); ++p) {
+    const PortView& pv = v.ports[p];
+    const std::string pre = "port." + pv.name + ".";
+    o << pre << "link_up: " << (pv.link.up ? 1 : 0) << "\n";
+    for (const HwCounter& h : kHwCounters) o << pre << "hw." << h.name << ": " << pv.hw.*h.field << "\n";
+    for (size_t q = 0; q < pv.hw.queues.size(); ++q) {
+      o << pre << "hw.queue." << q << ".rx_packets: " << pv.hw.queues[q].rx_packets << "\n";
+      o << pre << "hw.queue." << q << ".tx_packets: " << pv.hw.queues[q].tx_packets << "\n";
+    }
+    for_each_event([&](Event e) { o << pre << event_name(e) << ": " << v.totals.event(p, e) << "\n"; });
+    for_each_drop([&](Drop d) { o << pre << "drop." << drop_name(d) << ": " << v.totals.drop(p, d) << "\n"; });
+  }
+  return o.str();
+}
+
+std::string render_prometheus(const StatsView& v) {
+  std::ostringstream o;
+  auto header = [&](std::string_view name, std::string_view help, const char* type) {
+    o << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
+  };
+  header("linegate_server_uptime_seconds", "seconds since the dataplane started", "gauge");
+  o << "linegate_server_uptime_seconds " << static_cast<uint64_t>(v.uptime_s) << "\n";
+  header("linegate_server_live", "1 when the dataplane is serving", "gauge");
+  o << "linegate_server_live " << (v.state == "LIVE" ? 1 : 0) << "\n";
+
+  header("linegate_worker_loop_iterations_total", "passes of the worker loop", "counter");
+  for (size_t w = 0; w < v.totals.per_worker.size(); ++w)
+    o << "linegate_worker_loop_iterations_total{worker=\"" << w << "\"} " << v.totals.per_worker[w].iterations << "\n";
+  header("linegate_worker_busy_iterations_total", "passes of the worker loop that found work", "counter");
+  for (size_t w = 0; w < v.totals.per_worker.size(); ++w)
+    o << "linegate_worker_busy_iterations_total{worker=\"" << w << "\"} " << v.totals.per_worker[w].busy_iterations
+      << "\n";
+  header("linegate_worker_busy_cycles_total", "TSC cycles spent in passes that found work", "counter");
+  for (size_t w = 0; w < v.totals.per_worker.size(); ++w)
+    o << "linegate_worker_busy_cycles_total{worker=\"" << w << "\"} " << v.totals.per_worker[w].busy_cycles << "\n";
+
+  header("linegate_port_link_up", "1 when the port's link is up", "gauge");
+  for (const PortView& pv : v.ports) o << "linegate_port_link_up{port=\"" << label(pv.name) << "\"} " << pv.link.up << "\n";
+  for (const HwCounter& h : kHwCounters) {
+    const std::string name = std::string("linegate_port_hw_") + h.name + "_total";
+    header(name, h.help, "counter");
+    for (const PortView& pv : v.ports) o << name << "{port=\"" << label(pv.name) << "\"} " << pv.hw.*h.field << "\n";
+  }
+  header("linegate_port_queue_rx_packets_total", "packets received per RX queue", "counter");
+  for (const PortView& pv : v.ports)
+    for (size_t q = 0; q < pv.hw.queues.size(); ++q)
+      o << "linegate_port_queue_rx_packets_total{port=\"" << label(pv.name) << "\",queue=\"" << q << "\"} "
+        << pv.hw.queues[q].rx_packets << "\n";
+  header("linegate_port_queue_tx_packets_total", "packets transmitted per TX queue", "counter");
+  for (const PortView& pv : v.ports)
+    for (size_t q = 0; q < pv.hw.queues.size(); ++q)
+      o << "linegate_port_queue_tx_packets_total{port=\"" << label(pv.name) << "\",queue=\"" << q << "\"} "
+        << pv.hw.queues[q].tx_packets << "\n";
+
+  for_each_event([&](Event e) {
+    const std::string name = "linegate_" + std::string(event_name(e)) + "_total";
+    header(name, event_help(e), "counter");
+    for (size_t p = 0; p < v.ports.size(); ++p)
+      o << name << "{port=\"" << label(v.ports[p].name) << "\"} " << v.totals.event(p, e) << "\n";
+  });
+  header("linegate_drops_total", "packets dropped by the dataplane, by port and reason", "counter");
+  for (size_t p = 0; p < v.ports.size(); ++p)
+    for_each_drop([&](Drop d) {
+      o << "linegate_drops_total{port=\"" << label(v.ports[p].name) << "\",reason=\"" << drop_name(d) << "\"} "
+        << v.totals.drop(p, d) << "\n";
+    });
+  return o.str();
+}
+
+std::string render_json(const StatsView& v) {
+  nlohmann::ordered_json j;
+  j["node"] = {{"id", v.node_id}, {"cluster", v.cluster}, {"network", v.network}};
+  j["version"] = v.version;
+  j["state"] = v.state;
+  j["uptime_seconds"] = v.uptime_s;
+  j["tsc_hz"] = v.tsc_hz;
+  j["workers"] = nlohmann::ordered_json::array();
+  for (const LoopCounters& l : v.totals.per_worker)
+    j["workers"].push_back({{"loop_iterations", l.iterations},
+                            {"busy_iterations", l.busy_iterations},
+                            {"busy_cycles", l.busy_cycles},
+                            {"idle_sleeps", l.idle_sleeps}});
+  j["ports"] = nlohmann::ordered_json::array();
+  for (size_t p = 0; p < v.ports.size(); ++p) {
+    const PortView& pv = v.ports[p];
+    nlohmann::ordered_json port = {{"name", pv.name},       {"device", pv.device}, {"driver", pv.driver},
+                                   {"mac", pv.mac},         {"queues", pv.queues}, {"rss", pv.rss},
+                                   {"link_up", pv.link.up}, {"speed_mbps", pv.link.speed_mbps}};
+    for (const HwCounter& h : kHwCounters) port["hw"][h.name] = pv.hw.*h.field;
+    for_each_event([&](Event e) { port["events"][std::string(event_name(e))] = v.totals.event(p, e); });
+    for_each_drop([&](Drop d) { port["drops"][std::string(drop_name(d))] = v.totals.drop(p, d); });
+    j["ports"].push_back(std::move(port));
+  }
+  return j.dump(2) + "\n";
+}
+
+}  // namespace lg::admin

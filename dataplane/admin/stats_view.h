@@ -1,0 +1,35 @@
+// A point-in-time copy of everything the node reports, taken on the control
+// thread (or the telemetry thread) and rendered as Envoy-style text,
+// Prometheus exposition format, or JSON.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dataplane/counters/counters.h"
+#include "drivers/port.h"
+
+namespace lg::admin {
+
+struct PortView {
+  std::string name, device, driver, mac;
+  unsigned queues = 0;
+  bool rss = false;
+  drv::LinkStatus link;
+  drv::PortStats hw;
+};
+
+struct StatsView {
+  std::string node_id, cluster, network, version, state;
+  double uptime_s = 0;
+  uint64_t tsc_hz = 0;
+  std::vector<PortView> ports;  // index = counter port index
+  CounterTotals totals;
+};
+
+std::string render_text(const StatsView& v);
+std::string render_prometheus(const StatsView& v);
+std::string render_json(const StatsView& v);
+
+}  // namespace lg::admin

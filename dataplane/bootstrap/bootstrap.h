@@ -1,0 +1,76 @@
+// Bootstrap file: the static settings a linegate node starts from (node
+// identity, EAL arguments, workers, ports, admin address). Parsed once at
+// start-up, before EAL; everything that changes at run time comes later from
+// the config snapshot instead.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lg {
+
+struct Ipv4Prefix {
+  uint32_t addr = 0;  // host byte order
+  uint8_t len = 0;
+};
+
+struct Ipv6Prefix {
+  std::array<uint8_t, 16> addr{};
+  uint8_t len = 0;
+};
+
+struct NodeIdentity {
+  std::string id;
+  std::string cluster;
+  std::string network;
+  std::map<std::string, std::string> labels;
+};
+
+struct PortConfig {
+  std::string name;                      // used in stats labels: [a-zA-Z0-9_-]{1,32}
+  std::string device;                    // DPDK devargs: PCI address or vdev string
+  std::optional<Ipv4Prefix> ipv4;        // at least one of ipv4/ipv6 is set
+  std::optional<Ipv6Prefix> ipv6;
+  std::optional<uint32_t> gateway;       // IPv4 next hop, host order; inside ipv4's subnet
+  std::optional<std::array<uint8_t, 16>> gateway6;  // IPv6 next hop
+  uint16_t mtu = 1500;                   // 576..9000
+  uint16_t vlan = 0;                     // 0 = untagged; 1..4094 = 802.1Q tag on every frame
+  uint16_t rx_desc = 1024;               // per queue; power of two, 64..16384
+  uint16_t tx_desc = 1024;
+};
+
+struct AdminConfig {
+  std::string host = "127.0.0.1";   // IPv4 or IPv6 literal
+  uint16_t port = 15000;
+};
+
+struct Bootstrap {
+  std::string path;                 // file it came from, for messages
+  NodeIdentity node;
+  std::vector<std::string> eal;     // extra EAL arguments
+  unsigned workers = 1;             // 1..64
+  unsigned idle_sleep_us = 0;       // 0..100000
+  unsigned mbufs_per_port = 16384;  // mbufs per port in the pool; 1024..1048576
+  std::vector<PortConfig> ports;    // 1..16, unique names and devices
+  AdminConfig admin;
+};
+
+// Parse result: either a Bootstrap or the list of every problem found, each
+// naming the key path ("ports[0].ipv4") and the expected form.
+struct BootstrapResult {
+  std::optional<Bootstrap> bootstrap;
+  std::vector<std::string> errors;
+};
+
+BootstrapResult load_bootstrap_file(const std::string& path);
+BootstrapResult parse_bootstrap(const std::string& yaml_text, const std::string& origin);
+
+// Text forms used in logs and messages.
+std::string format_ipv4(uint32_t host_order_addr);
+std::string format_ipv6(const std::array<uint8_t, 16>& addr);
+
+}  // namespace lg

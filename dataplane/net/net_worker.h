@@ -1,0 +1,105 @@
+// One worker's network layer: Ethernet (with an optional 802.1Q tag), ARP,
+// IPv4 + ICMP echo, IPv6 + ICMPv6 echo and neighbor discovery. Packets come
+// in as RX bursts and leave through per-port TX buffers flushed once per loop
+// pass. Everything here is owned by one lcore: no locks, no heap, no syscalls.
+// The handlers live in one file per protocol (ether.cc, arp.cc, ipv4.cc,
+// ipv6.cc, ndp.cc).
+#pragma once
+
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "dataplane/counters/counters.h"
+#include "dataplane/net/iface.h"
+#include "dataplane/net/neigh.h"
+#include "dataplane/timer/timer_wheel.h"
+
+namespace lg::net {
+
+inline constexpr uint16_t kBurst = 32;
+inline constexpr uint16_t kTxBuffer = 64;
+inline constexpr unsigned kMaxWorkers = 64;
+
+// A neighbor one worker learned, told to the others (they see ARP/ND only
+// when RSS happens to send it their way).
+struct NeighMsg {
+  uint16_t port;
+  uint8_t family;
+  uint8_t pad;
+  uint8_t addr[16];
+  rte_ether_addr mac;
+  uint16_t pad2;
+};
+static_assert(sizeof(NeighMsg) % 4 == 0, "rte_ring element size must be a multiple of 4");
+
+struct NetWorkerConfig {
+  unsigned worker = 0;               // index; also the TX/RX queue on every port
+  std::span<const Iface> ifaces;
+  rte_mempool* pool = nullptr;       // for packets we originate (ARP requests, NS, NA)
+  rte_ring* inbox = nullptr;         // NeighMsg from other workers (single consumer: us)
+  std::vector<rte_ring*> peers;      // the other workers' inboxes
+  NeighParams neigh;
+  int socket_id = 0;
+};
+
+class NetWorker {
+ public:
+  NetWorker(const NetWorkerConfig& cfg, LcoreCounters& counters, TimerWheel& timers);
+  bool ok() const { return neigh_.ok(); }
+
+  void input(unsigned iface, rte_mbuf** pkts, uint16_t n);  // consumes every mbuf
+  void flush();                                             // transmit what is buffered
+  unsigned poll_inbox();                                    // apply other workers' neighbor news
+
+  // Send m (at its L3 header, header complete) through route + neighbor.
+  void ipv4_output(const Iface& f, rte_mbuf* m);
+  void ipv6_output(const Iface& f, rte_mbuf* m);
+
+  NeighTable& neighbors() { return neigh_; }
+
+ private:
+  void eth_input(const Iface& f, rte_mbuf* m);
+  void eth_output(const Iface& f, rte_mbuf* m, const rte_ether_addr& dst, uint16_t ethertype);
+  void arp_input(const Iface& f, rte_mbuf* m);
+  void arp_request(const Iface& f, rte_be32_t target, const rte_ether_addr* unicast);
+  void ipv4_input(const Iface& f, rte_mbuf* m);
+  void icmp_input(const Iface& f, rte_mbuf* m, uint16_t ihl, bool broadcast);
+  void ipv6_input(const Iface& f, rte_mbuf* m);
+  void icmp6_input(const Iface& f, rte_mbuf* m, uint16_t off, bool multicast_dst);
+  void ns_input(const Iface& f, rte_mbuf* m, uint16_t off, uint16_t len);
+  void na_input(const Iface& f, rte_mbuf* m, uint16_t off, uint16_t len);
+  void neighbor_solicit(const Iface& f, const Ip6& target, const rte_ether_addr* unicast);
+  void neighbor_advert(const Iface& f, const Ip6& target, const Ip6& dst, bool solicited);
+  void learn(const Iface& f, const NeighAddr& a, const rte_ether_addr& mac, NeighLearn how);
+
+  void drop(const Iface& f, rte_mbuf* m, Drop reason) {
+    counters_.drop(f.index, reason);
+    rte_pktmbuf_free(m);
+  }
+  rte_mbuf* alloc(const Iface& f);
+
+  static void hook_solicit(void* ctx, unsigned port, const NeighAddr& a, const rte_ether_addr* unicast);
+  static void hook_transmit(void* ctx, unsigned port, rte_mbuf* m, const rte_ether_addr& mac, uint8_t family);
+
+  struct TxBuffer {
+    uint16_t port_id = 0;
+    uint16_t n = 0;
+    rte_mbuf* pkts[kTxBuffer];
+  };
+
+  unsigned worker_;
+  std::span<const Iface> ifaces_;
+  rte_mempool* pool_;
+  rte_ring* inbox_;
+  rte_ring* peers_[kMaxWorkers] = {};
+  unsigned npeers_ = 0;
+  LcoreCounters& counters_;
+  NeighTable neigh_;
+  TxBuffer tx_[kMaxPorts];
+};
+
+}  // namespace lg::net

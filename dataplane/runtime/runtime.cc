@@ -1,0 +1,319 @@
+#include "dataplane/runtime/runtime.h"
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "dataplane/admin/http_server.h"
+#include "dataplane/admin/telemetry.h"
+#include "dataplane/log.h"
+#include "dataplane/runtime/eal.h"
+#include "dataplane/version.h"
+
+RTE_LOG_REGISTER(lg_dataplane_logtype, lg.dataplane, INFO);
+
+namespace lg {
+namespace {
+
+constexpr unsigned kInboxSize = 1024;
+constexpr unsigned kTimerTicksPerSecond = 10000;  // 100 µs: TCP's finest timer is coarser
+
+std::string mac_text(const rte_ether_addr& mac) {
+  char buf[RTE_ETHER_ADDR_FMT_SIZE];
+  rte_ether_format_addr(buf, sizeof(buf), &mac);
+  return buf;
+}
+
+admin::StatsView stats_source(const void* ctx) { return static_cast<const Runtime*>(ctx)->stats(); }
+
+}  // namespace
+
+Runtime::Runtime(Bootstrap bootstrap) : b_(std::move(bootstrap)) {}
+
+Runtime::~Runtime() { shutdown(); }
+
+bool Runtime::start(std::string* error) {
+  started_at_ = std::chrono::steady_clock::now();
+  // Block the stop signals in every thread EAL creates; the control thread
+  // takes them from a signalfd, so no handler runs inside a worker.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal_fd_ = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (signal_fd_ < 0) {
+    *error = std::string("signalfd: ") + strerror(errno);
+    return false;
+  }
+  if (!init_eal(error) || !open_ports(error) || !start_workers(error) || !start_admin(error)) {
+    shutdown();
+    return false;
+  }
+  admin::telemetry_attach(&stats_source, this);
+  live_ = true;
+  LG_LOG(INFO, "node %s live: %zu port(s), %u worker(s), admin on %s:%u", b_.node.id.c_str(), ports_.size(),
+         b_.workers, b_.admin.host.c_str(), admin_->port());
+  return true;
+}
+
+bool Runtime::init_eal(std::string* error) {
+  const EalPlan plan = plan_eal(b_, probe_hugepages(), allowed_cpus());
+  std::vector<char*> argv;
+  std::vector<std::string> args = plan.args;  // rte_eal_init may permute argv
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::string cmdline;
+  for (const std::string& a : plan.args) cmdline += " " + a;
+  fprintf(stderr, "linegate: EAL arguments:%s\n", cmdline.c_str());
+  if (!plan.notice.empty()) fprintf(stderr, "linegate: %s\n", plan.notice.c_str());
+  if (rte_eal_init(static_cast<int>(argv.size() - 1), argv.data()) < 0) {
+    *error = std::string("EAL initialisation failed: ") + rte_strerror(rte_errno) +
+             " (arguments:" + cmdline + ")";
+    return false;
+  }
+  eal_up_ = true;
+  runtime_dir_ = rte_eal_get_runtime_dir();
+  if (rte_lcore_count() < b_.workers + 1) {
+    *error = "workers: " + std::to_string(b_.workers) + " needs " + std::to_string(b_.workers + 1) +
+             " lcores (one control + one per worker), EAL gave " + std::to_string(rte_lcore_count());
+    return false;
+  }
+  return true;
+}
+
+bool Runtime::open_ports(std::string* error) {
+  const unsigned n_ports = static_cast<unsigned>(b_.ports.size());
+  uint32_t max_frame = 0;
+  for (const PortConfig& p : b_.ports) max_frame = std::max<uint32_t>(max_frame, p.mtu + RTE_ETHER_HDR_LEN + 8);
+  const uint16_t data_room =
+      static_cast<uint16_t>(RTE_PKTMBUF_HEADROOM + std::max<uint32_t>(RTE_MBUF_DEFAULT_DATAROOM, max_frame));
+  pool_ = rte_pktmbuf_pool_create("lg_mbufs", b_.mbufs_per_port * n_ports, 256, 0, data_room,
+                                  static_cast<int>(rte_socket_id()));
+  if (pool_ == nullptr) {
+    *error = "cannot create the mbuf pool (" + std::to_string(b_.mbufs_per_port * n_ports) +
+             " mbufs): " + rte_strerror(rte_errno) + "; lower mbufs_per_port or reserve more hugepages";
+    return false;
+  }
+  for (unsigned i = 0; i < n_ports; ++i) {
+    const PortConfig& pc = b_.ports[i];
+    drv::PortSpec spec;
+    spec.name = pc.name;
+    spec.device = pc.device;
+    spec.mtu = pc.mtu;
+    spec.queues = static_cast<uint16_t>(b_.workers);
+    spec.rx_desc = pc.rx_desc;
+    spec.tx_desc = pc.tx_desc;
+    spec.pool = pool_;
+    auto port = drv::Port::open(spec, error);
+    if (!port) return false;
+    // The multicast filter needs the MAC, which the device only tells once probed.
+    port->set_multicast(net::iface_multicast_macs(pc, port->mac()));
+    ifaces_.push_back(net::make_iface(i, port->id(), port->mac(), pc, port->offloads()));
+    link_up_.push_back(false);
+    ports_.push_back(std::move(port));
+  }
+  return true;
+}
+
+bool Runtime::start_workers(std::string* error) {
+  counters_ = std::make_unique<CounterSet>(b_.workers);
+  const int socket = static_cast<int>(rte_socket_id());
+  if (b_.workers > 1) {
+    for (unsigned w = 0; w < b_.workers; ++w) {
+      const std::string name = "lg_inbox_" + std::to_string(w);
+      rte_ring* r = rte_ring_create_elem(name.c_str(), sizeof(net::NeighMsg), kInboxSize, socket, RING_F_SC_DEQ);
+      if (r == nullptr) {
+        *error = "cannot create ring " + name + ": " + rte_strerror(rte_errno);
+        return false;
+      }
+      inboxes_.push_back(r);
+    }
+  }
+  const uint64_t hz = rte_get_tsc_hz();
+  unsigned lcore = rte_get_next_lcore(-1, 1, 0);
+  for (unsigned w = 0; w < b_.workers; ++w, lcore = rte_get_next_lcore(lcore, 1, 0)) {
+    WorkerConfig wc;
+    wc.index = w;
+    wc.lcore = lcore;
+    wc.idle_sleep_us = b_.idle_sleep_us;
+    wc.timer_tick_cycles = std::max<uint64_t>(1, hz / kTimerTicksPerSecond);
+    wc.stop = &stop_workers_;
+    wc.net.worker = w;
+    wc.net.ifaces = ifaces_;
+    wc.net.pool = pool_;
+    wc.net.socket_id = socket;
+    wc.net.neigh = net::NeighParams::defaults(hz);
+    if (!inboxes_.empty()) {
+      wc.net.inbox = inboxes_[w];
+      for (unsigned p = 0; p < b_.workers; ++p)
+        if (p != w) wc.net.peers.push_back(inboxes_[p]);
+    }
+    auto worker = std::make_unique<Worker>(wc, counters_->worker(w));
+    if (!worker->ok()) {
+      *error = "worker " + std::to_string(w) + ": cannot create its neighbor table: " + rte_strerror(rte_errno);
+      return false;
+    }
+    workers_.push_back(std::move(worker));
+  }
+  for (auto& w : workers_) {
+    const int rc = rte_eal_remote_launch(&Worker::main, w.get(), w->lcore());
+    if (rc != 0) {
+      *error = "cannot launch worker on lcore " + std::to_string(w->lcore()) + ": " + rte_strerror(-rc);
+      stop_workers_ = true;
+      rte_eal_mp_wait_lcore();
+      return false;
+    }
+    workers_running_ = true;
+  }
+  return true;
+}
+
+bool Runtime::start_admin(std::string* error) {
+  admin_ = admin::HttpServer::listen(b_.admin.host, b_.admin.port, error);
+  if (!admin_) {
+    *error = "admin: " + *error;
+    return false;
+  }
+  register_admin_routes();
+  return true;
+}
+
+void Runtime::register_admin_routes() {
+  using admin::HttpRequest;
+  using admin::HttpResponse;
+  admin_->route(
+      "/ready",
+      [this](const HttpRequest&) {
+        const bool live = live_.load();
+        return HttpResponse{live ? 200 : 503, "text/plain; charset=UTF-8", live ? "LIVE\n" : "DRAINING\n", {}};
+      },
+      "200 LIVE when the dataplane serves; 503 otherwise");
+  admin_->route(
+      "/stats",
+      [this](const HttpRequest& req) {
+        const std::string format = req.query_param("format");
+        if (format == "json") return HttpResponse{200, "application/json", admin::render_json(stats()), {}};
+        if (format == "prometheus")
+          return HttpResponse{200, "text/plain; version=0.0.4", admin::render_prometheus(stats()), {}};
+        return HttpResponse{200, "text/plain; charset=UTF-8", admin::render_text(stats()), {}};
+      },
+      "counters as name: value lines; ?format=json or ?format=prometheus");
+  admin_->route(
+      "/stats/prometheus",
+      [this](const HttpRequest&) {
+        return HttpResponse{200, "text/plain; version=0.0.4", admin::render_prometheus(stats()), {}};
+      },
+      "counters in Prometheus text exposition format");
+  admin_->route(
+      "/server_info",
+      [this](const HttpRequest&) {
+        const admin::StatsView v = stats();
+        nlohmann::ordered_json j = {{"version", v.version},
+                                    {"state", v.state},
+                                    {"uptime_seconds", v.uptime_s},
+                                    {"node", {{"id", v.node_id}, {"cluster", v.cluster}, {"network", v.network}}},
+                                    {"workers", b_.workers},
+                                    {"ports", nlohmann::ordered_json::array()}};
+        for (const admin::PortView& p : v.ports)
+          j["ports"].push_back({{"name", p.name}, {"device", p.device}, {"driver", p.driver}, {"mac", p.mac},
+                                {"link_up", p.link.up}, {"queues", p.queues}, {"rss", p.rss}});
+        return HttpResponse{200, "application/json", j.dump(2) + "\n", {}};
+      },
+      "node identity, version, state, ports");
+  admin_->route(
+      "/quitquitquit",
+      [this](const HttpRequest&) {
+        quit_ = true;
+        return HttpResponse{200, "text/plain; charset=UTF-8", "OK\n", {}};
+      },
+      "stop the dataplane gracefully", true);
+}
+
+admin::StatsView Runtime::stats() const {
+  admin::StatsView v;
+  v.node_id = b_.node.id;
+  v.cluster = b_.node.cluster;
+  v.network = b_.node.network;
+  v.version = kVersion;
+  v.state = live_.load() ? "LIVE" : "DRAINING";
+  v.uptime_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_).count();
+  v.tsc_hz = rte_get_tsc_hz();
+  for (size_t i = 0; i < ports_.size(); ++i) {
+    const drv::Port& p = *ports_[i];
+    v.ports.push_back({p.name(), b_.ports[i].device, p.driver(), mac_text(p.mac()), p.queues(), p.offloads().rss,
+                       p.link(), p.stats()});
+  }
+  if (counters_) v.totals = counters_->totals();
+  return v;
+}
+
+void Runtime::watch_links() {
+  for (size_t i = 0; i < ports_.size(); ++i) {
+    const drv::LinkStatus l = ports_[i]->link();
+    if (l.up == link_up_[i]) continue;
+    link_up_[i] = l.up;
+    LG_LOG(INFO, "port %s: link %s%s", ports_[i]->name().c_str(), l.up ? "up" : "down",
+           l.up && l.speed_mbps ? (", " + std::to_string(l.speed_mbps) + " Mb/s").c_str() : "");
+  }
+}
+
+void Runtime::run() {
+  using clock = std::chrono::steady_clock;
+  auto next_link_check = clock::now();
+  const int wake[] = {signal_fd_};
+  while (!quit_.load()) {
+    admin_->poll(200, wake);
+    signalfd_siginfo si;
+    if (read(signal_fd_, &si, sizeof(si)) == static_cast<ssize_t>(sizeof(si))) {
+      LG_LOG(INFO, "signal %s: stopping", strsignal(static_cast<int>(si.ssi_signo)));
+      break;
+    }
+    if (clock::now() >= next_link_check) {
+      watch_links();
+      next_link_check = clock::now() + std::chrono::seconds(1);
+    }
+  }
+  live_ = false;
+}
+
+void Runtime::shutdown() {
+  live_ = false;
+  admin::telemetry_detach();
+  admin_.reset();
+  if (workers_running_) {
+    stop_workers_ = true;
+    rte_eal_mp_wait_lcore();
+    workers_running_ = false;
+  }
+  workers_.clear();  // frees neighbor tables (and mbufs they held) before the pool
+  for (rte_ring* r : inboxes_) rte_ring_free(r);
+  inboxes_.clear();
+  ports_.clear();  // stop + close; tap interfaces disappear here
+  if (pool_ != nullptr) {
+    rte_mempool_free(pool_);
+    pool_ = nullptr;
+  }
+  if (eal_up_) {
+    rte_eal_cleanup();
+    eal_up_ = false;
+    remove_runtime_dir(runtime_dir_);
+    LG_LOG_STDERR("stopped; ports closed and EAL cleaned up");
+  }
+  if (signal_fd_ >= 0) {
+    close(signal_fd_);
+    signal_fd_ = -1;
+  }
+}
+
+}  // namespace lg

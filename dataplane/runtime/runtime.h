@@ -1,0 +1,67 @@
+// The linegate process from start to stop: EAL, the mbuf pool, ports,
+// workers, and the control thread (admin server, telemetry, link watch,
+// signals). Only the control thread calls these methods.
+#pragma once
+
+#include <rte_mempool.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dataplane/admin/stats_view.h"
+#include "dataplane/bootstrap/bootstrap.h"
+#include "dataplane/counters/counters.h"
+#include "dataplane/net/iface.h"
+#include "dataplane/runtime/worker.h"
+#include "drivers/port.h"
+
+namespace lg {
+
+namespace admin {
+class HttpServer;
+}
+
+class Runtime {
+ public:
+  explicit Runtime(Bootstrap bootstrap);
+  ~Runtime();  // stops workers, closes ports, cleans EAL up
+
+  // Brings everything up; false with *error set on failure (what was started is undone).
+  bool start(std::string* error);
+  // Serves the control thread until SIGINT/SIGTERM or POST /quitquitquit.
+  void run();
+
+  admin::StatsView stats() const;
+
+ private:
+  bool init_eal(std::string* error);
+  bool open_ports(std::string* error);
+  bool start_workers(std::string* error);
+  bool start_admin(std::string* error);
+  void register_admin_routes();
+  void watch_links();
+  void shutdown();
+
+  Bootstrap b_;
+  bool eal_up_ = false;
+  std::string runtime_dir_;
+  rte_mempool* pool_ = nullptr;
+  std::vector<std::unique_ptr<drv::Port>> ports_;
+  std::vector<net::Iface> ifaces_;
+  std::vector<bool> link_up_;
+  std::unique_ptr<CounterSet> counters_;
+  std::vector<rte_ring*> inboxes_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  bool workers_running_ = false;
+  std::atomic<bool> stop_workers_{false};
+  std::atomic<bool> quit_{false};
+  std::unique_ptr<admin::HttpServer> admin_;
+  int signal_fd_ = -1;
+  std::chrono::steady_clock::time_point started_at_;
+  std::atomic<bool> live_{false};
+};
+
+}  // namespace lg

@@ -1,0 +1,42 @@
+// A worker lcore: run to completion over its RX queues. One pass of the loop:
+// RX bursts → network layer → neighbor news from other workers → timers →
+// TX flush. Nothing here locks, allocates from the heap, logs or makes a
+// syscall, except the nap taken when a pass finds nothing to do.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "dataplane/counters/counters.h"
+#include "dataplane/net/net_worker.h"
+#include "dataplane/timer/timer_wheel.h"
+
+namespace lg {
+
+struct WorkerConfig {
+  unsigned index = 0;
+  unsigned lcore = 0;
+  unsigned idle_sleep_us = 0;
+  uint64_t timer_tick_cycles = 0;
+  const std::atomic<bool>* stop = nullptr;
+  net::NetWorkerConfig net;
+};
+
+class Worker {
+ public:
+  Worker(const WorkerConfig& cfg, LcoreCounters& counters);
+  bool ok() const { return net_.ok(); }
+  unsigned lcore() const { return cfg_.lcore; }
+  static int main(void* self);  // rte_eal_remote_launch entry
+
+ private:
+  int run();
+
+  WorkerConfig cfg_;
+  LcoreCounters& counters_;
+  TimerWheel timers_;
+  net::NetWorker net_;
+};
+
+}  // namespace lg

@@ -1,0 +1,512 @@
+#include "dataplane/bootstrap/bootstrap.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <initializer_list>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace lg {
+namespace {
+
+constexpr const char* kOrigin = "bootstrap.yaml";
+
+BootstrapResult parse(const std::string& yaml) { return parse_bootstrap(yaml, kOrigin); }
+
+// A valid file whose first port ends with `port_lines` (indented 4 spaces)
+// and which ends with `top_lines` at the top level.
+std::string doc(const std::string& port_lines = "", const std::string& top_lines = "") {
+  return "node:\n"
+         "  id: gw-1\n"
+         "ports:\n"
+         "  - name: p0\n"
+         "    device: net_tap0\n"
+         "    ipv4: 10.77.0.2/24\n" +
+         port_lines + top_lines;
+}
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+std::string joined(const std::vector<std::string>& errors) {
+  std::string out;
+  for (const auto& e : errors) out += "\n  " + e;
+  return out;
+}
+
+std::array<uint8_t, 16> v6(std::initializer_list<uint8_t> head, std::initializer_list<uint8_t> tail = {}) {
+  std::array<uint8_t, 16> a{};
+  std::copy(head.begin(), head.end(), a.begin());
+  std::copy(tail.begin(), tail.end(), a.end() - tail.size());
+  return a;
+}
+
+// ---------------------------------------------------------------------------
+// Valid files
+
+TEST(Bootstrap, FullExampleRoundTrips) {
+  const std::string yaml = R"(
+node: {id: gw-1, cluster: cluster1, network: network1, labels: {istio: ingressgateway}}
+eal: ["--file-prefix=gw1"]
+workers: 4
+idle_sleep_us: 50
+mbufs_per_port: 32768
+ports:
+  - name: p0
+    device: "net_tap0,iface=lg0"
+    ipv4: 10.77.0.2/24
+    ipv6: fd77::2/64
+    gateway: 10.77.0.1
+    gateway6: fd77::1
+    mtu: 9000
+    vlan: 100
+    rx_desc: 2048
+    tx_desc: 512
+  - name: p1
+    device: "0000:01:00.0"
+    ipv6: fd78::2/64
+admin: 127.0.0.1:15001
+)";
+  BootstrapResult r = parse(yaml);
+  ASSERT_TRUE(r.errors.empty()) << joined(r.errors);
+  ASSERT_TRUE(r.bootstrap);
+  const Bootstrap& b = *r.bootstrap;
+  EXPECT_EQ(b.path, kOrigin);
+  EXPECT_EQ(b.node.id, "gw-1");
+  EXPECT_EQ(b.node.cluster, "cluster1");
+  EXPECT_EQ(b.node.network, "network1");
+  EXPECT_EQ(b.node.labels, (std::map<std::string, std::string>{{"istio", "ingressgateway"}}));
+  EXPECT_EQ(b.eal, std::vector<std::string>{"--file-prefix=gw1"});
+  EXPECT_EQ(b.workers, 4u);
+  EXPECT_EQ(b.idle_sleep_us, 50u);
+  EXPECT_EQ(b.mbufs_per_port, 32768u);
+  ASSERT_EQ(b.ports.size(), 2u);
+
+  const PortConfig& p0 = b.ports[0];
+  EXPECT_EQ(p0.name, "p0");
+  EXPECT_EQ(p0.device, "net_tap0,iface=lg0");
+  ASSERT_TRUE(p0.ipv4);
+  EXPECT_EQ(p0.ipv4->addr, 0x0A4D0002u);  // host byte order
+  EXPECT_EQ(p0.ipv4->len, 24);
+  ASSERT_TRUE(p0.ipv6);
+  EXPECT_EQ(p0.ipv6->addr, v6({0xfd, 0x77}, {0x02}));
+  EXPECT_EQ(p0.ipv6->len, 64);
+  EXPECT_EQ(p0.gateway, 0x0A4D0001u);
+  EXPECT_EQ(p0.gateway6, v6({0xfd, 0x77}, {0x01}));
+  EXPECT_EQ(p0.mtu, 9000);
+  EXPECT_EQ(p0.vlan, 100);
+  EXPECT_EQ(p0.rx_desc, 2048);
+  EXPECT_EQ(p0.tx_desc, 512);
+
+  const PortConfig& p1 = b.ports[1];
+  EXPECT_EQ(p1.device, "0000:01:00.0");
+  EXPECT_FALSE(p1.ipv4);
+  ASSERT_TRUE(p1.ipv6);
+  EXPECT_EQ(format_ipv6(p1.ipv6->addr), "fd78::2");
+
+  EXPECT_EQ(b.admin.host, "127.0.0.1");
+  EXPECT_EQ(b.admin.port, 15001);
+}
+
+TEST(Bootstrap, MinimalFileGetsDefaults) {
+  BootstrapResult r = parse(doc());
+  ASSERT_TRUE(r.errors.empty()) << joined(r.errors);
+  ASSERT_TRUE(r.bootstrap);
+  const Bootstrap& b = *r.bootstrap;
+  EXPECT_EQ(b.node.id, "gw-1");
+  EXPECT_EQ(b.node.cluster, "");
+  EXPECT_EQ(b.node.network, "");
+  EXPECT_TRUE(b.node.labels.empty());
+  EXPECT_TRUE(b.eal.empty());
+  EXPECT_EQ(b.workers, 1u);
+  EXPECT_EQ(b.idle_sleep_us, 0u);
+  EXPECT_EQ(b.mbufs_per_port, 16384u);
+  EXPECT_EQ(b.admin.host, "127.0.0.1");
+  EXPECT_EQ(b.admin.port, 15000);
+  ASSERT_EQ(b.ports.size(), 1u);
+  const PortConfig& p = b.ports[0];
+  EXPECT_FALSE(p.ipv6);
+  EXPECT_FALSE(p.gateway);
+  EXPECT_FALSE(p.gateway6);
+  EXPECT_EQ(p.mtu, 1500);
+  EXPECT_EQ(p.vlan, 0);
+  EXPECT_EQ(p.rx_desc, 1024);
+  EXPECT_EQ(p.tx_desc, 1024);
+}
+
+TEST(Bootstrap, AdminForms) {
+  auto admin = [](const std::string& value) {
+    BootstrapResult r = parse(doc("", "admin: \"" + value + "\"\n"));
+    EXPECT_TRUE(r.errors.empty()) << value << joined(r.errors);
+    return r.bootstrap ? r.bootstrap->admin : AdminConfig{"?", 0};
+  };
+  EXPECT_EQ(admin("localhost:8080").host, "127.0.0.1");
+  EXPECT_EQ(admin("localhost:8080").port, 8080);
+  EXPECT_EQ(admin("[::1]:15000").host, "::1");
+  EXPECT_EQ(admin("[0:0::1]:65535").host, "::1");
+  EXPECT_EQ(admin("[0:0::1]:65535").port, 65535);
+  EXPECT_EQ(admin("0.0.0.0:1").host, "0.0.0.0");
+}
+
+TEST(Bootstrap, EdgeValuesAccepted) {
+  // /31 and /32 have no network or broadcast address; link-local next hops
+  // are normal for IPv6; EAL device options are the operator's business.
+  BootstrapResult r = parse(R"(
+node: {id: n, labels: {"app.kubernetes.io/name": linegate, empty: ""}}
+eal: ["--vdev=net_tap1", "-a", "0000:01:00.0", "--block=0000:02:00.0"]
+workers: 64
+idle_sleep_us: 100000
+mbufs_per_port: 1024
+ports:
+  - {name: a, device: d0, ipv4: 10.0.0.0/31, gateway: 10.0.0.1, mtu: 576, vlan: 4094, rx_desc: 64, tx_desc: 16384}
+  - {name: b, device: d1, ipv4: 192.168.1.1/32, ipv6: "2001:db8::1/128", gateway6: "fe80::1"}
+  - {name: A_b-9, device: d2, ipv6: "fd00::1/1"}
+)");
+  ASSERT_TRUE(r.errors.empty()) << joined(r.errors);
+  ASSERT_TRUE(r.bootstrap);
+  EXPECT_EQ(r.bootstrap->node.labels.at("app.kubernetes.io/name"), "linegate");
+  EXPECT_EQ(r.bootstrap->eal.size(), 4u);
+  EXPECT_EQ(r.bootstrap->ports[0].ipv4->addr, 0x0A000000u);
+  EXPECT_EQ(r.bootstrap->ports[0].gateway, 0x0A000001u);
+  EXPECT_EQ(r.bootstrap->ports[1].ipv4->len, 32);
+}
+
+TEST(Bootstrap, FormatAddresses) {
+  EXPECT_EQ(format_ipv4(0x0A4D0002u), "10.77.0.2");
+  EXPECT_EQ(format_ipv4(0xFFFFFFFFu), "255.255.255.255");
+  EXPECT_EQ(format_ipv6(v6({0xfd, 0x77}, {0x02})), "fd77::2");
+  EXPECT_EQ(format_ipv6(std::array<uint8_t, 16>{}), "::");
+}
+
+// ---------------------------------------------------------------------------
+// Invalid files: each yields exactly one error, compared in full.
+
+struct BadCase {
+  const char* name;
+  std::string yaml;
+  std::string error;  // without the "bootstrap.yaml: " prefix
+};
+
+class BootstrapInvalid : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(BootstrapInvalid, ReportsExactError) {
+  const BadCase& c = GetParam();
+  BootstrapResult r = parse(c.yaml);
+  EXPECT_FALSE(r.bootstrap);
+  ASSERT_EQ(r.errors.size(), 1u) << joined(r.errors);
+  EXPECT_EQ(r.errors[0], std::string(kOrigin) + ": " + c.error);
+}
+
+const std::string kPortKeysList = "name, device, ipv4, ipv6, gateway, gateway6, mtu, vlan, rx_desc, tx_desc";
+const std::string kTopKeysList = "node, eal, workers, idle_sleep_us, mbufs_per_port, ports, admin";
+
+const BadCase kBadCases[] = {
+    // Unknown and duplicate keys.
+    {"UnknownTopLevelKey", doc("", "worker: 2\n"),
+     "worker: unknown key (expected one of: " + kTopKeysList + ")"},
+    {"UnknownPortKey", doc("    ipv44: 10.0.0.1/24\n"),
+     "ports[0].ipv44: unknown key (expected one of: " + kPortKeysList + ")"},
+    {"UnknownNodeKey", "node: {id: a, zone: z}\nports: [{name: p, device: d, ipv4: 10.0.0.1/8}]\n",
+     "node.zone: unknown key (expected one of: id, cluster, network, labels)"},
+    {"UnknownKeyWithDotsIsQuoted", doc("", "\"a.b\": 1\n"),
+     "\"a.b\": unknown key (expected one of: " + kTopKeysList + ")"},
+    {"DuplicateKey", doc("    mtu: 1500\n    mtu: 9000\n"), "ports[0].mtu: duplicate key (first set on line 7)"},
+
+    // Required fields.
+    {"MissingNodeId", "node: {cluster: c}\nports: [{name: p, device: d, ipv4: 10.0.0.1/8}]\n",
+     "node.id: missing (expected a non-empty string such as gw-1)"},
+    {"EmptyNodeId", "node: {id: \"\"}\nports: [{name: p, device: d, ipv4: 10.0.0.1/8}]\n",
+     "node.id: expected a non-empty string such as gw-1, got \"\""},
+    {"MissingNode", "ports: [{name: p, device: d, ipv4: 10.0.0.1/8}]\n",
+     "node: missing (expected a map with at least id)"},
+    {"MissingPorts", "node: {id: a}\n", "ports: missing (expected a list of 1 to 16 ports)"},
+    {"EmptyPorts", "node: {id: a}\nports: []\n", "ports: expected a list of 1 to 16 ports, got an empty list"},
+    {"PortWithoutAddress", "node: {id: a}\nports: [{name: p, device: d}]\n",
+     "ports[0]: missing ipv4 and ipv6 (expected at least one of them)"},
+    {"PortWithoutName", "node: {id: a}\nports: [{device: d, ipv4: 10.0.0.1/8}]\n",
+     "ports[0].name: missing (expected 1 to 32 characters from A-Z a-z 0-9 _ -)"},
+    {"PortWithoutDevice", "node: {id: a}\nports: [{name: p, ipv4: 10.0.0.1/8}]\n",
+     "ports[0].device: missing (expected a DPDK device such as 0000:01:00.0 or net_tap0,iface=lg0)"},
+
+    // Wrong types.
+    {"PortsIsMap", "node: {id: a}\nports: {name: p, device: d, ipv4: 10.0.0.1/8}\n",
+     "ports: expected a list of 1 to 16 ports, got a map"},
+    {"NodeIsList", "node: [gw-1]\nports: [{name: p, device: d, ipv4: 10.0.0.1/8}]\n",
+     "node: expected a map with id and optionally cluster, network, labels, got a list"},
+    {"PortIsString", "node: {id: a}\nports: [p0]\n",
+     "ports[0]: expected a map with name, device and ipv4 or ipv6, got \"p0\""},
+    {"EalIsString", doc("", "eal: --file-prefix=x\n"),
+     "eal: expected a list of strings such as [\"--file-prefix=gw1\"], got \"--file-prefix=x\""},
+    {"EalItemIsMap", doc("", "eal: [{a: b}]\n"), "eal[0]: expected a string, got a map"},
+    {"LabelsIsList", "node: {id: a, labels: [x]}\nports: [{name: p, device: d, ipv4: 10.0.0.1/8}]\n",
+     "node.labels: expected a map of label names to values, got a list"},
+    {"WorkersIsList", doc("", "workers: [1]\n"), "workers: expected an integer from 1 to 64, got a list"},
+    {"MtuIsEmpty", doc("    mtu:\n"), "ports[0].mtu: expected an integer from 576 to 9000, got an empty value"},
+    {"TopLevelIsList", "- a\n- b\n",
+     "expected a map at the top level with keys " + kTopKeysList + ", got a list"},
+    {"TopLevelIsScalar", "hello\n",
+     "expected a map at the top level with keys " + kTopKeysList + ", got \"hello\""},
+
+    // Numbers.
+    {"WorkersWord", doc("", "workers: zero\n"), "workers: expected an integer from 1 to 64, got \"zero\""},
+    {"WorkersZero", doc("", "workers: 0\n"), "workers: expected an integer from 1 to 64, got \"0\""},
+    {"WorkersTooMany", doc("", "workers: 65\n"), "workers: expected an integer from 1 to 64, got \"65\""},
+    {"WorkersNegative", doc("", "workers: -1\n"), "workers: expected an integer from 1 to 64, got \"-1\""},
+    {"WorkersFraction", doc("", "workers: 1.5\n"), "workers: expected an integer from 1 to 64, got \"1.5\""},
+    {"WorkersHuge", doc("", "workers: 99999999999999999999999\n"),
+     "workers: expected an integer from 1 to 64, got \"99999999999999999999999\""},
+    {"IdleSleepTooLong", doc("", "idle_sleep_us: 100001\n"),
+     "idle_sleep_us: expected an integer from 0 to 100000, got \"100001\""},
+    {"MbufsTooFew", doc("", "mbufs_per_port: 1023\n"),
+     "mbufs_per_port: expected an integer from 1024 to 1048576, got \"1023\""},
+    {"MtuTooBig", doc("    mtu: 70000\n"), "ports[0].mtu: expected an integer from 576 to 9000, got \"70000\""},
+    {"MtuTrailingJunk", doc("    mtu: 12abc\n"), "ports[0].mtu: expected an integer from 576 to 9000, got \"12abc\""},
+    {"MtuLeadingPlus", doc("    mtu: +1500\n"), "ports[0].mtu: expected an integer from 576 to 9000, got \"+1500\""},
+    {"MtuHex", doc("    mtu: 0x5dc\n"), "ports[0].mtu: expected an integer from 576 to 9000, got \"0x5dc\""},
+    {"VlanTooBig", doc("    vlan: 4095\n"), "ports[0].vlan: expected an integer from 0 to 4094, got \"4095\""},
+    {"RxDescNotPowerOfTwo", doc("    rx_desc: 1000\n"),
+     "ports[0].rx_desc: expected a power of two from 64 to 16384, got \"1000\""},
+    {"TxDescTooBig", doc("    tx_desc: 32768\n"),
+     "ports[0].tx_desc: expected a power of two from 64 to 16384, got \"32768\""},
+
+    // IPv4.
+    {"Ipv4BadOctet", "node: {id: a}\nports: [{name: p, device: d, ipv4: 10.77.0.300/24}]\n",
+     "ports[0].ipv4: expected an IPv4 address with prefix length such as 10.77.0.2/24, got \"10.77.0.300/24\""},
+    {"Ipv4NoPrefix", "node: {id: a}\nports: [{name: p, device: d, ipv4: 10.77.0.2}]\n",
+     "ports[0].ipv4: expected an IPv4 address with prefix length such as 10.77.0.2/24, got \"10.77.0.2\""},
+    {"Ipv4PrefixTooLong", "node: {id: a}\nports: [{name: p, device: d, ipv4: 10.77.0.2/33}]\n",
+     "ports[0].ipv4: expected a prefix length from 1 to 32 after the slash, got \"10.77.0.2/33\""},
+    {"Ipv4PrefixZero", "node: {id: a}\nports: [{name: p, device: d, ipv4: 10.77.0.2/0}]\n",
+     "ports[0].ipv4: expected a prefix length from 1 to 32 after the slash, got \"10.77.0.2/0\""},
+    {"Ipv4PrefixJunk", "node: {id: a}\nports: [{name: p, device: d, ipv4: 10.77.0.2/24x}]\n",
+     "ports[0].ipv4: expected a prefix length from 1 to 32 after the slash, got \"10.77.0.2/24x\""},
+    {"Ipv4NetworkAddress", "node: {id: a}\nports: [{name: p, device: d, ipv4: 10.77.0.0/24}]\n",
+     "ports[0].ipv4: expected a host address in its subnet, got the network address \"10.77.0.0/24\""},
+    {"Ipv4BroadcastAddress", "node: {id: a}\nports: [{name: p, device: d, ipv4: 10.77.0.255/24}]\n",
+     "ports[0].ipv4: expected a host address in its subnet, got the broadcast address \"10.77.0.255/24\""},
+    {"Ipv4Multicast", "node: {id: a}\nports: [{name: p, device: d, ipv4: 224.0.0.5/32}]\n",
+     "ports[0].ipv4: expected a unicast host address, got the multicast address \"224.0.0.5/32\""},
+
+    // IPv6.
+    {"Ipv6Bad", "node: {id: a}\nports: [{name: p, device: d, ipv6: \"fd77::g/64\"}]\n",
+     "ports[0].ipv6: expected an IPv6 address with prefix length such as fd77::2/64, got \"fd77::g/64\""},
+    {"Ipv6PrefixTooLong", "node: {id: a}\nports: [{name: p, device: d, ipv6: \"fd77::2/129\"}]\n",
+     "ports[0].ipv6: expected a prefix length from 1 to 128 after the slash, got \"fd77::2/129\""},
+    {"Ipv6Multicast", "node: {id: a}\nports: [{name: p, device: d, ipv6: \"ff02::1/64\"}]\n",
+     "ports[0].ipv6: expected a unicast address, got the multicast address \"ff02::1/64\""},
+    {"Ipv6Unspecified", "node: {id: a}\nports: [{name: p, device: d, ipv6: \"::/64\"}]\n",
+     "ports[0].ipv6: expected a unicast address, got the unspecified address \"::/64\""},
+
+    // Gateways.
+    {"GatewayOutsideSubnet", doc("    gateway: 10.78.0.1\n"),
+     "ports[0].gateway: expected an address inside the port's subnet 10.77.0.0/24, got \"10.78.0.1\""},
+    {"GatewayIsPortAddress", doc("    gateway: 10.77.0.2\n"),
+     "ports[0].gateway: expected an address other than the port's own 10.77.0.2, got \"10.77.0.2\""},
+    {"GatewayIsBroadcast", doc("    gateway: 10.77.0.255\n"),
+     "ports[0].gateway: expected a host address inside 10.77.0.0/24, got the broadcast address \"10.77.0.255\""},
+    {"GatewayBadSyntax", doc("    gateway: 10.77.0.1/24\n"),
+     "ports[0].gateway: expected an IPv4 address such as 10.77.0.1, got \"10.77.0.1/24\""},
+    {"GatewayWithoutIpv4", "node: {id: a}\nports: [{name: p, device: d, ipv6: \"fd::1/64\", gateway: 10.0.0.1}]\n",
+     "ports[0].gateway: requires ports[0].ipv4 (the gateway must lie inside its subnet)"},
+    {"Gateway6WithoutIpv6", doc("    gateway6: fd77::1\n"),
+     "ports[0].gateway6: requires ports[0].ipv6 (IPv6 next hops are reached over the port's IPv6 address)"},
+    {"Gateway6Multicast", "node: {id: a}\nports: [{name: p, device: d, ipv6: \"fd::1/64\", gateway6: \"ff02::2\"}]\n",
+     "ports[0].gateway6: expected a unicast address, got the multicast address \"ff02::2\""},
+
+    // Port identity.
+    {"PortNameBadChars", "node: {id: a}\nports: [{name: p 0, device: d, ipv4: 10.0.0.1/8}]\n",
+     "ports[0].name: expected 1 to 32 characters from A-Z a-z 0-9 _ -, got \"p 0\""},
+    {"PortNameTooLong",
+     "node: {id: a}\nports: [{name: " + std::string(33, 'x') + ", device: d, ipv4: 10.0.0.1/8}]\n",
+     "ports[0].name: expected 1 to 32 characters from A-Z a-z 0-9 _ -, got \"" + std::string(33, 'x') + "\""},
+    {"DuplicatePortName",
+     "node: {id: a}\nports:\n  - {name: p, device: d0, ipv4: 10.0.0.1/8}\n  - {name: p, device: d1, ipv4: "
+     "10.0.0.2/8}\n",
+     "ports[1].name: expected a name no other port uses, got \"p\" (also ports[0].name)"},
+    {"DuplicateDevice",
+     "node: {id: a}\nports:\n  - {name: a, device: d0, ipv4: 10.0.0.1/8}\n  - {name: b, device: d0, ipv4: "
+     "10.0.0.2/8}\n",
+     "ports[1].device: expected a device no other port uses, got \"d0\" (also ports[0].device)"},
+    {"EmptyDevice", "node: {id: a}\nports: [{name: p, device: \"\", ipv4: 10.0.0.1/8}]\n",
+     "ports[0].device: expected a DPDK device such as 0000:01:00.0 or net_tap0,iface=lg0, got \"\""},
+
+    // EAL.
+    {"EalProcType", doc("", "eal: [\"--proc-type=secondary\"]\n"),
+     "eal[0]: expected an EAL argument other than --proc-type (linegate always runs as a primary process), "
+     "got \"--proc-type=secondary\""},
+    {"EalProcTypeAbbreviated", doc("", "eal: [\"-l\", \"0-3\", \"--proc\", \"auto\"]\n"),
+     "eal[2]: expected an EAL argument other than --proc-type (linegate always runs as a primary process), "
+     "got \"--proc\""},
+
+    // Labels.
+    {"LabelEmptyKey", "node: {id: a, labels: {\"\": x}}\nports: [{name: p, device: d, ipv4: 10.0.0.1/8}]\n",
+     "node.labels.\"\": expected a Kubernetes label key such as app or example.com/app (name of up to 63 "
+     "characters A-Z a-z 0-9 - _ . starting and ending alphanumeric), got \"\""},
+    {"LabelBadValue", "node: {id: a, labels: {app: \"-x\"}}\nports: [{name: p, device: d, ipv4: 10.0.0.1/8}]\n",
+     "node.labels.app: expected a Kubernetes label value (empty, or up to 63 characters A-Z a-z 0-9 - _ . "
+     "starting and ending alphanumeric), got \"-x\""},
+
+    // Admin.
+    {"AdminHostname", doc("", "admin: example.com:15000\n"),
+     "admin: expected host:port with an IPv4 address, [IPv6 address] or localhost, such as 127.0.0.1:15000, "
+     "got \"example.com:15000\""},
+    {"AdminNoPort", doc("", "admin: 127.0.0.1\n"),
+     "admin: expected host:port with an IPv4 address, [IPv6 address] or localhost, such as 127.0.0.1:15000, "
+     "got \"127.0.0.1\""},
+    {"AdminBareIpv6", doc("", "admin: \"::1:15000\"\n"),
+     "admin: expected host:port with an IPv4 address, [IPv6 address] or localhost, such as 127.0.0.1:15000, "
+     "got \"::1:15000\""},
+    {"AdminPortZero", doc("", "admin: 127.0.0.1:0\n"), "admin: expected a port from 1 to 65535, got \"127.0.0.1:0\""},
+    {"AdminPortTooBig", doc("", "admin: \"[::1]:65536\"\n"),
+     "admin: expected a port from 1 to 65535, got \"[::1]:65536\""},
+    {"AdminPortJunk", doc("", "admin: localhost:80x\n"), "admin: expected a port from 1 to 65535, got \"localhost:80x\""},
+
+    // Whole file.
+    {"EmptyFile", "", "expected a map with at least node and ports, got an empty file"},
+    {"OnlyComments", "# nothing here\n", "expected a map with at least node and ports, got an empty file"},
+    {"TwoDocuments", doc() + "---\n" + doc(), "expected a single YAML document, got 2 documents"},
+};
+
+INSTANTIATE_TEST_SUITE_P(Cases, BootstrapInvalid, ::testing::ValuesIn(kBadCases),
+                         [](const ::testing::TestParamInfo<BadCase>& info) { return info.param.name; });
+
+// ---------------------------------------------------------------------------
+// Errors that need more than one line or a file on disk.
+
+TEST(Bootstrap, TooManyPorts) {
+  std::string yaml = "node: {id: a}\nports:\n";
+  for (int i = 0; i < 17; ++i) {
+    yaml += "  - {name: p" + std::to_string(i) + ", device: d" + std::to_string(i) + ", ipv4: 10.0.0." +
+            std::to_string(i + 1) + "/24}\n";
+  }
+  BootstrapResult r = parse(yaml);
+  ASSERT_EQ(r.errors.size(), 1u) << joined(r.errors);
+  EXPECT_EQ(r.errors[0], "bootstrap.yaml: ports: expected a list of 1 to 16 ports, got 17 ports");
+}
+
+TEST(Bootstrap, SyntaxErrorNamesLineAndColumn) {
+  BootstrapResult r = parse("node: {id: a}\nports:\n  - name: p0\n   device: x: y\n");
+  EXPECT_FALSE(r.bootstrap);
+  ASSERT_EQ(r.errors.size(), 1u) << joined(r.errors);
+  EXPECT_TRUE(contains(r.errors[0], "bootstrap.yaml:4:")) << r.errors[0];
+  EXPECT_TRUE(contains(r.errors[0], ": YAML syntax error: ")) << r.errors[0];
+}
+
+TEST(Bootstrap, UnclosedFlowMapReportsPosition) {
+  BootstrapResult r = parse("node: {id: a\n");
+  ASSERT_EQ(r.errors.size(), 1u) << joined(r.errors);
+  EXPECT_EQ(r.errors[0], "bootstrap.yaml:2:1: YAML syntax error: end of map flow not found");
+}
+
+TEST(Bootstrap, CollectsEveryError) {
+  const std::string yaml = R"(
+node: {cluster: c}
+workers: 0
+colour: blue
+ports:
+  - name: p0
+    device: d0
+    ipv4: 10.77.0.300/24
+    mtu: 12abc
+  - name: p0
+    device: d1
+    ipv6: fd77::2/64
+    gateway: 10.77.0.1
+admin: nowhere
+)";
+  BootstrapResult r = parse(yaml);
+  EXPECT_FALSE(r.bootstrap);
+  const std::vector<std::string> want = {
+      "bootstrap.yaml: colour: unknown key (expected one of: " + kTopKeysList + ")",
+      "bootstrap.yaml: node.id: missing (expected a non-empty string such as gw-1)",
+      "bootstrap.yaml: workers: expected an integer from 1 to 64, got \"0\"",
+      "bootstrap.yaml: ports[0].ipv4: expected an IPv4 address with prefix length such as 10.77.0.2/24, got "
+      "\"10.77.0.300/24\"",
+      "bootstrap.yaml: ports[0].mtu: expected an integer from 576 to 9000, got \"12abc\"",
+      "bootstrap.yaml: ports[1].gateway: requires ports[1].ipv4 (the gateway must lie inside its subnet)",
+      "bootstrap.yaml: ports[1].name: expected a name no other port uses, got \"p0\" (also ports[0].name)",
+      "bootstrap.yaml: admin: expected host:port with an IPv4 address, [IPv6 address] or localhost, such as "
+      "127.0.0.1:15000, got \"nowhere\"",
+  };
+  EXPECT_EQ(r.errors, want) << joined(r.errors);
+}
+
+TEST(Bootstrap, GatewayNotCheckedAgainstBadIpv4) {
+  // A broken ipv4 is reported once; the gateway check would only repeat it.
+  BootstrapResult r = parse("node: {id: a}\nports: [{name: p, device: d, ipv4: 10.77.0.0/24, gateway: 10.99.0.1}]\n");
+  ASSERT_EQ(r.errors.size(), 1u) << joined(r.errors);
+  EXPECT_TRUE(contains(r.errors[0], "ports[0].ipv4: ")) << r.errors[0];
+}
+
+TEST(Bootstrap, ControlCharactersAreEscaped) {
+  BootstrapResult r = parse(doc("    mtu: \"15\\x00\\n\\\"\"\n"));
+  ASSERT_EQ(r.errors.size(), 1u) << joined(r.errors);
+  EXPECT_EQ(r.errors[0], "bootstrap.yaml: ports[0].mtu: expected an integer from 576 to 9000, got \"15\\x00\\x0a\\\"\"");
+}
+
+class BootstrapFile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/linegate-bootstrap-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    std::remove((dir_ + "/bootstrap.yaml").c_str());
+    rmdir(dir_.c_str());
+  }
+  std::string write(const std::string& text) {
+    std::string path = dir_ + "/bootstrap.yaml";
+    std::ofstream(path) << text;
+    return path;
+  }
+  std::string dir_;
+};
+
+TEST_F(BootstrapFile, LoadsFromDisk) {
+  const std::string path = write(doc());
+  BootstrapResult r = load_bootstrap_file(path);
+  ASSERT_TRUE(r.errors.empty()) << joined(r.errors);
+  ASSERT_TRUE(r.bootstrap);
+  EXPECT_EQ(r.bootstrap->path, path);
+  EXPECT_EQ(r.bootstrap->ports[0].name, "p0");
+}
+
+TEST_F(BootstrapFile, ErrorsArePrefixedWithThePath) {
+  const std::string path = write(doc("    mtu: 70000\n"));
+  BootstrapResult r = load_bootstrap_file(path);
+  ASSERT_EQ(r.errors.size(), 1u) << joined(r.errors);
+  EXPECT_EQ(r.errors[0], path + ": ports[0].mtu: expected an integer from 576 to 9000, got \"70000\"");
+}
+
+TEST_F(BootstrapFile, MissingFile) {
+  const std::string path = dir_ + "/nope.yaml";
+  BootstrapResult r = load_bootstrap_file(path);
+  EXPECT_FALSE(r.bootstrap);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0], path + ": cannot read: No such file or directory");
+}
+
+TEST_F(BootstrapFile, DirectoryIsUnreadable) {
+  BootstrapResult r = load_bootstrap_file(dir_);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0], dir_ + ": cannot read: Is a directory");
+}
+
+TEST_F(BootstrapFile, EmptyFileOnDisk) {
+  const std::string path = write("");
+  BootstrapResult r = load_bootstrap_file(path);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0], path + ": expected a map with at least node and ports, got an empty file");
+}
+
+}  // namespace
+}  // namespace lg
