@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test: link checks and unit
+# tests (meson), the same unit tests under ASan+UBSan, then the integration
+# suite (pytest against real kernel peers over taps). Exits non-zero on any
+# failure. Needs root (taps, hugepages).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+
+scripts/install-deps.sh
+scripts/hugepages.sh || echo "test: continuing without hugepages (linegate falls back to --no-huge)"
+
+echo "== build (release)"
+scripts/build.sh build
+echo "== build (debug, ASan+UBSan) for unit tests"
+scripts/build.sh build-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+
+echo "== unit tests under ASan+UBSan"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  meson test -C build-asan --suite unit --print-errorlogs
+
+echo "== link checks and unit tests (release)"
+meson test -C build --print-errorlogs
+
+echo "== integration tests"
+LINEGATE_BIN="$PWD/build/dataplane/linegate" \
+  /usr/bin/python3 -m pytest -p no:cacheprovider -v tests/integration
