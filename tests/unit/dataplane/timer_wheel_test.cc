@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -442,10 +441,7 @@ TEST(TimerWheel, OneHourJumpAt100usTicks) {
   keepalive.t.arg = &keepalive;
   w.arm_after(keepalive.t, keepalive.period);
 
-  const auto t0 = std::chrono::steady_clock::now();
   const unsigned fired = w.advance(start + kHour);
-  const auto elapsed = std::chrono::steady_clock::now() - t0;
-  EXPECT_LT(elapsed, std::chrono::seconds(1));
 
   EXPECT_EQ(fired, kN + 36000);
   EXPECT_EQ(keepalive.ticks.size(), 36000u);
@@ -461,18 +457,17 @@ TEST(TimerWheel, OneHourJumpAt100usTicks) {
 }
 
 TEST(TimerWheel, HugeJumpSkipsEmptyTicks) {
-  // 100 years of 100 us ticks (~2^45): only feasible if empty ticks are skipped.
+  // 100 years of 100 us ticks (~2^45): a wheel that visits every tick never
+  // finishes (the test runner's timeout catches it); no wall-clock assertion.
   constexpr uint64_t kTick = 250'000;
   const uint64_t span = uint64_t{100} * 365 * 24 * 3600 * 10000;
   TimerWheel w(kTick, 0);
   Recorder rec(w);
   Timer t(Recorder::cb, &rec);
   w.arm(t, (span - 1) * kTick + 1);  // tick `span`
-  const auto t0 = std::chrono::steady_clock::now();
   EXPECT_EQ(w.advance((span - 1) * kTick + kTick - 1), 0u);
   EXPECT_EQ(w.advance(span * kTick), 1u);
   EXPECT_EQ(w.advance(2 * span * kTick), 0u);
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));
   ASSERT_EQ(rec.fires.size(), 1u);
   EXPECT_EQ(rec.fires[0].tick, span);
 }
