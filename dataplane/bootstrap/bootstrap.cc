@@ -10,6 +10,7 @@
 #include <cctype>
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <exception>
 #include <span>
@@ -26,14 +27,68 @@ constexpr size_t kMaxQuoted = 100;  // keeps a pasted blob from flooding the log
 
 using Keys = std::span<const std::string_view>;
 
-constexpr std::string_view kTopKeys[] = {"node", "eal", "workers", "idle_sleep_us", "mbufs_per_port", "ports", "admin"};
+constexpr std::string_view kTopKeys[] = {"node",  "eal",   "workers", "idle_sleep_us", "mbufs_per_port",
+                                          "ports", "admin", "tcp",     "test_apps"};
 constexpr std::string_view kNodeKeys[] = {"id", "cluster", "network", "labels"};
-constexpr std::string_view kPortKeys[] = {"name", "device", "ipv4", "ipv6", "gateway", "gateway6", "mtu", "vlan", "rx_desc", "tx_desc"};
+constexpr std::string_view kPortKeys[] = {"name", "device", "ipv4",    "ipv6",    "gateway", "gateway6",
+                                           "mtu",  "vlan",   "rx_desc", "tx_desc", "impair"};
+constexpr std::string_view kImpairKeys[] = {"loss", "reorder", "duplicate", "delay_us", "corrupt", "seed"};
+constexpr std::string_view kTcpKeys[] = {"max_connections", "time_wait_ms",       "max_time_wait",   "delayed_ack_ms",
+                                         "syn_backlog",     "connect_timeout_ms", "user_timeout_ms", "keepalive_ms",
+                                         "rcv_buffer",      "snd_buffer",         "congestion_control"};
+constexpr std::string_view kTestAppKeys[] = {"kind", "port", "bytes", "connect", "connections"};
+
+// The integer TCP settings, in file-documentation order; congestion_control
+// is the one string and is handled on its own.
+struct TcpIntField {
+  std::string_view key;
+  uint64_t lo, hi;
+  uint32_t TcpSettings::*field;
+};
+constexpr TcpIntField kTcpIntFields[] = {
+    {"max_connections", 64, 4194304, &TcpSettings::max_connections},
+    {"time_wait_ms", 0, 240000, &TcpSettings::time_wait_ms},
+    {"max_time_wait", 0, 4194304, &TcpSettings::max_time_wait},
+    {"delayed_ack_ms", 0, 500, &TcpSettings::delayed_ack_ms},
+    {"syn_backlog", 1, 65535, &TcpSettings::syn_backlog},
+    {"connect_timeout_ms", 100, 600000, &TcpSettings::connect_timeout_ms},
+    {"user_timeout_ms", 0, 3600000, &TcpSettings::user_timeout_ms},
+    {"keepalive_ms", 0, 86400000, &TcpSettings::keepalive_ms},
+    {"rcv_buffer", 16384, 67108864, &TcpSettings::rcv_buffer},
+    {"snd_buffer", 16384, 67108864, &TcpSettings::snd_buffer},
+};
+constexpr std::string_view kCongestionControls[] = {"cubic", "newreno"};
+
+// Which keys each test app kind takes, and which of those it needs.
+struct TestAppKind {
+  std::string_view name;
+  Keys allowed;
+  Keys required;
+  bool listens;  // uses port; clients use connect instead
+};
+constexpr std::string_view kListenerKeys[] = {"kind", "port"};
+constexpr std::string_view kSourceKeys[] = {"kind", "port", "bytes"};
+constexpr std::string_view kClientKeys[] = {"kind", "bytes", "connect", "connections"};
+constexpr std::string_view kListenerRequired[] = {"port"};
+constexpr std::string_view kSourceRequired[] = {"port", "bytes"};
+constexpr std::string_view kClientRequired[] = {"bytes", "connect"};
+constexpr TestAppKind kTestAppKinds[] = {
+    {"echo", kListenerKeys, kListenerRequired, true},
+    {"discard", kListenerKeys, kListenerRequired, true},
+    {"source", kSourceKeys, kSourceRequired, true},
+    {"client", kClientKeys, kClientRequired, false},
+};
+constexpr uint64_t kMaxAppBytes = uint64_t{1} << 63;
+constexpr uint64_t kMaxClientConnections = 100000;
 
 constexpr std::string_view kIpv4PrefixForm = "an IPv4 address with prefix length such as 10.77.0.2/24";
 constexpr std::string_view kIpv6PrefixForm = "an IPv6 address with prefix length such as fd77::2/64";
 constexpr std::string_view kAdminForm =
     "host:port with an IPv4 address, [IPv6 address] or localhost, such as 127.0.0.1:15000";
+constexpr std::string_view kConnectForm =
+    "host:port with an IPv4 address or [IPv6 address], such as 10.77.0.1:5001 or [fd77::1]:5001";
+constexpr std::string_view kFractionForm = "a fraction from 0 to 1";
+constexpr std::string_view kTestAppKindForm = "one of echo, discard, source, client";
 
 // ---------------------------------------------------------------------------
 // Text helpers
@@ -103,6 +158,54 @@ std::optional<uint64_t> parse_uint(std::string_view s) {
   return v;
 }
 
+// A non-negative YAML 1.2 float or integer ("0", "1", "0.25", ".5", "1e-3"),
+// finite and within 0..1. No sign, no hex, no .inf/.nan.
+std::optional<double> parse_fraction(std::string_view s) {
+  auto digits = [&](size_t i) {
+    size_t j = i;
+    while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j;
+    return j - i;
+  };
+  size_t i = digits(0);
+  size_t mantissa_digits = i;
+  if (i < s.size() && s[i] == '.') {
+    const size_t frac = digits(i + 1);
+    mantissa_digits += frac;
+    i += 1 + frac;
+  }
+  if (mantissa_digits == 0) return std::nullopt;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    const size_t exp = digits(i);
+    if (exp == 0) return std::nullopt;
+    i += exp;
+  }
+  if (i != s.size()) return std::nullopt;
+  double v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v, std::chars_format::general);
+  if (ec != std::errc{} || end != s.data() + s.size() || !std::isfinite(v) || v < 0 || v > 1) return std::nullopt;
+  return v;
+}
+
+// "host:port" or "[host]:port" split at the port separator, brackets
+// removed; nullopt when there is none. The host is not checked here.
+struct HostPort {
+  std::string host;
+  std::string_view port;
+  bool bracketed = false;
+};
+std::optional<HostPort> split_host_port(std::string_view s) {
+  if (s.starts_with('[')) {
+    const size_t close = s.find("]:");
+    if (close == std::string_view::npos) return std::nullopt;
+    return HostPort{std::string(s.substr(1, close - 1)), s.substr(close + 2), true};
+  }
+  const size_t colon = s.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  return HostPort{std::string(s.substr(0, colon)), s.substr(colon + 1), false};
+}
+
 // inet_pton stops at an embedded NUL, which would silently accept "1.2.3.4\0junk".
 std::optional<uint32_t> parse_ipv4(const std::string& s) {
   in_addr a{};
@@ -121,6 +224,9 @@ uint32_t mask4(unsigned len) { return len == 0 ? 0 : ~uint32_t{0} << (32 - len);
 bool is_v6_multicast(const std::array<uint8_t, 16>& a) { return a[0] == 0xff; }
 bool is_v6_unspecified(const std::array<uint8_t, 16>& a) {
   return std::all_of(a.begin(), a.end(), [](uint8_t b) { return b == 0; });
+}
+bool is_v6_loopback(const std::array<uint8_t, 16>& a) {
+  return std::all_of(a.begin(), a.end() - 1, [](uint8_t b) { return b == 0; }) && a[15] == 1;
 }
 
 // Why an IPv4 address can't be a port's or gateway's unicast address, or
@@ -216,10 +322,22 @@ class Parser {
                      PortConfig& port);
   void parse_gateway6(const YAML::Node& n, const std::string& path, const Fields& f, const std::string& port_path,
                       PortConfig& port);
+  std::optional<ImpairSettings> parse_impair(const YAML::Node& n, const std::string& path);
   std::optional<AdminConfig> parse_admin(const YAML::Node& n, const std::string& path);
+  void parse_tcp(const YAML::Node& n, const std::string& path, TcpSettings& tcp);
+  void parse_test_apps(const YAML::Node& n, const std::string& path, std::vector<TestAppConfig>& apps);
+  std::optional<TestAppConfig> parse_test_app(const YAML::Node& n, const std::string& path);
+  std::optional<std::string> parse_connect(const YAML::Node& n, const std::string& path);
 
   std::string origin_;
   std::vector<std::string> errors_;
+  // Address families the ports ask for, counted even when the address itself
+  // is bad (that is reported already). A client's connect address is only
+  // checked against them when every port was a map (port_families_known_),
+  // so a broken ports section doesn't cause a second, misleading error.
+  bool port_families_known_ = false;
+  bool any_port_ipv4_ = false;
+  bool any_port_ipv6_ = false;
 };
 
 BootstrapResult Parser::run(const std::string& text) {
@@ -332,6 +450,8 @@ void Parser::parse_top(const YAML::Node& root, Bootstrap& b) {
   if (auto n = get("admin")) {
     if (auto a = parse_admin(*n, "admin")) b.admin = *a;
   }
+  if (auto n = get("tcp")) parse_tcp(*n, "tcp", b.tcp);
+  if (auto n = get("test_apps")) parse_test_apps(*n, "test_apps", b.test_apps);
 }
 
 void Parser::parse_node(const YAML::Node& n, const std::string& path, NodeIdentity& node) {
@@ -417,6 +537,7 @@ void Parser::parse_ports(const YAML::Node& n, const std::string& path, std::vect
     expected(path, what, n);
     return;
   }
+  port_families_known_ = n.size() > 0;
   if (n.size() == 0) {
     expected(path, what, "an empty list");
   } else if (n.size() > kMaxPorts) {
@@ -449,6 +570,7 @@ void Parser::parse_ports(const YAML::Node& n, const std::string& path, std::vect
 std::optional<PortConfig> Parser::parse_port(const YAML::Node& n, const std::string& path) {
   if (!n.IsMap()) {
     expected(path, "a map with name, device and ipv4 or ipv6", n);
+    port_families_known_ = false;
     return std::nullopt;
   }
   const Fields f = fields(n, path, kPortKeys);
@@ -488,6 +610,8 @@ std::optional<PortConfig> Parser::parse_port(const YAML::Node& n, const std::str
   if (!get("ipv4") && !get("ipv6")) {
     error(path, "missing ipv4 and ipv6 (expected at least one of them)");
   }
+  any_port_ipv4_ = any_port_ipv4_ || get("ipv4");
+  any_port_ipv6_ = any_port_ipv6_ || get("ipv6");
   if (auto n4 = get("ipv4")) port.ipv4 = parse_ipv4_prefix(*n4, child(path, "ipv4"));
   if (auto n6 = get("ipv6")) port.ipv6 = parse_ipv6_prefix(*n6, child(path, "ipv6"));
   if (auto gw = get("gateway")) parse_gateway(*gw, child(path, "gateway"), f, path, port);
@@ -504,6 +628,9 @@ std::optional<PortConfig> Parser::parse_port(const YAML::Node& n, const std::str
   }
   if (auto v = get("tx_desc")) {
     if (auto d = descriptors(*v, child(path, "tx_desc"))) port.tx_desc = *d;
+  }
+  if (auto v = get("impair")) {
+    if (auto imp = parse_impair(*v, child(path, "impair"))) port.impair = *imp;
   }
 
   if (!identified) return std::nullopt;
@@ -623,37 +750,229 @@ void Parser::parse_gateway6(const YAML::Node& n, const std::string& path, const 
   }
 }
 
+std::optional<ImpairSettings> Parser::parse_impair(const YAML::Node& n, const std::string& path) {
+  if (!n.IsMap()) {
+    expected(path, "a map with any of " + join(kImpairKeys), n);
+    return std::nullopt;
+  }
+  const Fields f = fields(n, path, kImpairKeys);
+  ImpairSettings imp;
+  bool ok = true;
+  auto fraction = [&](std::string_view key, double& out) {
+    auto it = f.find(key);
+    if (it == f.end()) return;
+    std::optional<double> v = it->second.IsScalar() ? parse_fraction(it->second.Scalar()) : std::nullopt;
+    if (v) {
+      out = *v;
+    } else {
+      expected(child(path, key), kFractionForm, it->second);
+      ok = false;
+    }
+  };
+  fraction("loss", imp.loss);
+  fraction("reorder", imp.reorder);
+  fraction("duplicate", imp.duplicate);
+  if (auto it = f.find("delay_us"); it != f.end()) {
+    if (auto v = integer(it->second, child(path, "delay_us"), 0, 1000000)) {
+      imp.delay_us = static_cast<uint32_t>(*v);
+    } else {
+      ok = false;
+    }
+  }
+  fraction("corrupt", imp.corrupt);
+  if (auto it = f.find("seed"); it != f.end()) {
+    if (auto v = integer(it->second, child(path, "seed"), 0, UINT64_MAX)) {
+      imp.seed = *v;
+    } else {
+      ok = false;
+    }
+  }
+  if (!ok) return std::nullopt;
+  return imp;
+}
+
 std::optional<AdminConfig> Parser::parse_admin(const YAML::Node& n, const std::string& path) {
   auto s = string_value(n, path, kAdminForm);
   if (!s) return std::nullopt;
 
   std::optional<std::string> host;
-  std::string_view port_text;
-  if (s->starts_with('[')) {
-    const size_t close = s->find("]:");
-    if (close != std::string::npos) {
-      if (auto a = parse_ipv6(s->substr(1, close - 1))) host = format_ipv6(*a);
-      port_text = std::string_view(*s).substr(close + 2);
-    }
-  } else if (const size_t colon = s->rfind(':'); colon != std::string::npos) {
-    const std::string h = s->substr(0, colon);
-    if (h == "localhost") {
+  std::optional<HostPort> hp = split_host_port(*s);
+  if (hp && hp->bracketed) {
+    if (auto a = parse_ipv6(hp->host)) host = format_ipv6(*a);
+  } else if (hp) {
+    if (hp->host == "localhost") {
       host = "127.0.0.1";
-    } else if (auto a = parse_ipv4(h)) {
+    } else if (auto a = parse_ipv4(hp->host)) {
       host = format_ipv4(*a);
     }
-    port_text = std::string_view(*s).substr(colon + 1);
   }
   if (!host) {
     expected(path, kAdminForm, n);
     return std::nullopt;
   }
-  std::optional<uint64_t> port = parse_uint(port_text);
+  std::optional<uint64_t> port = parse_uint(hp->port);
   if (!port || *port < 1 || *port > 65535) {
     expected(path, "a port from 1 to 65535", n);
     return std::nullopt;
   }
   return AdminConfig{*host, static_cast<uint16_t>(*port)};
+}
+
+void Parser::parse_tcp(const YAML::Node& n, const std::string& path, TcpSettings& tcp) {
+  if (!n.IsMap()) {
+    expected(path, "a map with any of " + join(kTcpKeys), n);
+    return;
+  }
+  const Fields f = fields(n, path, kTcpKeys);
+  for (const TcpIntField& field : kTcpIntFields) {
+    auto it = f.find(field.key);
+    if (it == f.end()) continue;
+    if (auto v = integer(it->second, child(path, field.key), field.lo, field.hi)) {
+      tcp.*field.field = static_cast<uint32_t>(*v);
+    }
+  }
+  if (auto it = f.find("congestion_control"); it != f.end()) {
+    const YAML::Node& v = it->second;
+    if (v.IsScalar() && std::find(std::begin(kCongestionControls), std::end(kCongestionControls), v.Scalar()) !=
+                            std::end(kCongestionControls)) {
+      tcp.congestion_control = v.Scalar();
+    } else {
+      expected(child(path, "congestion_control"), "one of " + join(kCongestionControls), v);
+    }
+  }
+}
+
+void Parser::parse_test_apps(const YAML::Node& n, const std::string& path, std::vector<TestAppConfig>& apps) {
+  if (!n.IsSequence()) {
+    expected(path, "a list of test apps such as [{kind: echo, port: 7}]", n);
+    return;
+  }
+  // Index of the first listening app on each port, for duplicate messages.
+  std::map<uint16_t, size_t> listeners;
+  for (size_t i = 0; i < n.size(); ++i) {
+    const std::string p = item(path, i);
+    std::optional<TestAppConfig> app = parse_test_app(n[i], p);
+    if (!app) continue;
+    if (app->port != 0) {
+      if (auto [it, fresh] = listeners.emplace(app->port, i); !fresh) {
+        error(child(p, "port"), std::to_string(app->port) + " already used by " + item(path, it->second));
+        continue;
+      }
+    }
+    apps.push_back(std::move(*app));
+  }
+}
+
+// Returns the app whenever its kind is known, so the caller can check listen
+// ports for clashes; its other errors are recorded but don't hide it (like
+// parse_port). Values are checked whatever the kind, and keys the kind
+// doesn't take are reported too, so one pass shows every mistake.
+std::optional<TestAppConfig> Parser::parse_test_app(const YAML::Node& n, const std::string& path) {
+  if (!n.IsMap()) {
+    expected(path, "a map with kind and its settings, such as {kind: echo, port: 7}", n);
+    return std::nullopt;
+  }
+  const Fields f = fields(n, path, kTestAppKeys);
+  auto get = [&](std::string_view key) -> const YAML::Node* {
+    auto it = f.find(key);
+    return it == f.end() ? nullptr : &it->second;
+  };
+  TestAppConfig app;
+
+  const TestAppKind* kind = nullptr;
+  if (auto k = get("kind")) {
+    for (const TestAppKind& candidate : kTestAppKinds) {
+      if (k->IsScalar() && k->Scalar() == candidate.name) kind = &candidate;
+    }
+    if (!kind) expected(child(path, "kind"), kTestAppKindForm, *k);
+  } else {
+    missing(child(path, "kind"), kTestAppKindForm);
+  }
+
+  uint16_t port = 0;
+  if (auto v = get("port")) {
+    if (auto p = integer(*v, child(path, "port"), 1, 65535)) port = static_cast<uint16_t>(*p);
+  }
+  if (auto v = get("bytes")) {
+    if (auto b = integer(*v, child(path, "bytes"), 1, kMaxAppBytes)) app.bytes = *b;
+  }
+  if (auto v = get("connect")) {
+    if (auto c = parse_connect(*v, child(path, "connect"))) app.connect = *c;
+  }
+  if (auto v = get("connections")) {
+    if (auto c = integer(*v, child(path, "connections"), 1, kMaxClientConnections)) {
+      app.connections = static_cast<uint32_t>(*c);
+    }
+  }
+  if (!kind) return std::nullopt;
+  app.kind = std::string(kind->name);
+
+  for (std::string_view key : kTestAppKeys) {
+    if (get(key) && std::find(kind->allowed.begin(), kind->allowed.end(), key) == kind->allowed.end()) {
+      error(child(path, key), "not allowed for kind " + app.kind + " (expected one of: " + join(kind->allowed) + ")");
+    }
+  }
+  for (std::string_view key : kind->required) {
+    if (get(key)) continue;
+    if (key == "port") {
+      missing(child(path, key), "an integer from 1 to 65535");
+    } else if (key == "bytes") {
+      missing(child(path, key), "an integer from 1 to " + std::to_string(kMaxAppBytes));
+    } else {
+      missing(child(path, key), kConnectForm);
+    }
+  }
+  if (kind->listens) app.port = port;
+  return app;
+}
+
+std::optional<std::string> Parser::parse_connect(const YAML::Node& n, const std::string& path) {
+  auto s = string_value(n, path, kConnectForm);
+  if (!s) return std::nullopt;
+
+  std::optional<HostPort> hp = split_host_port(*s);
+  std::optional<uint32_t> v4;
+  std::optional<std::array<uint8_t, 16>> v6;
+  if (hp && hp->bracketed) {
+    v6 = parse_ipv6(hp->host);
+  } else if (hp) {
+    v4 = parse_ipv4(hp->host);
+  }
+  if (!v4 && !v6) {
+    expected(path, kConnectForm, n);
+    return std::nullopt;
+  }
+  std::optional<uint64_t> port = parse_uint(hp->port);
+  if (!port || *port < 1 || *port > 65535) {
+    expected(path, "a port from 1 to 65535", n);
+    return std::nullopt;
+  }
+
+  std::optional<std::string> bad;
+  if (v4) {
+    bad = bad_ipv4_kind(*v4);
+    if (!bad && (*v4 >> 24) == 127) bad = "the loopback address";
+  } else if (is_v6_multicast(*v6)) {
+    bad = "the multicast address";
+  } else if (is_v6_unspecified(*v6)) {
+    bad = "the unspecified address";
+  } else if (is_v6_loopback(*v6)) {
+    bad = "the loopback address";
+  }
+  if (bad) {
+    expected(path, "a remote unicast address", *bad + " " + quote(*s));
+    return std::nullopt;
+  }
+
+  // A client connects from a port address of the same family.
+  const bool have = v4 ? any_port_ipv4_ : any_port_ipv6_;
+  if (port_families_known_ && !have) {
+    error(path, std::string("requires ") + (v4 ? "ipv4" : "ipv6") +
+                    " on some port (a client connects from a port address of the same family)");
+    return std::nullopt;
+  }
+  const std::string port_text = std::to_string(*port);
+  return v4 ? format_ipv4(*v4) + ":" + port_text : "[" + format_ipv6(*v6) + "]:" + port_text;
 }
 
 // Reads the whole file; on failure returns nullopt and leaves errno set.

@@ -30,6 +30,14 @@ struct NodeIdentity {
   std::map<std::string, std::string> labels;
 };
 
+// Test-only packet impairment (the kernel here has no netem): fractions of
+// packets, applied to both directions of the port.
+struct ImpairSettings {
+  double loss = 0, reorder = 0, duplicate = 0, corrupt = 0;  // 0..1
+  uint32_t delay_us = 0;                                    // 0..1000000
+  uint64_t seed = 1;
+};
+
 struct PortConfig {
   std::string name;                      // used in stats labels: [a-zA-Z0-9_-]{1,32}
   std::string device;                    // DPDK devargs: PCI address or vdev string
@@ -41,6 +49,32 @@ struct PortConfig {
   uint16_t vlan = 0;                     // 0 = untagged; 1..4094 = 802.1Q tag on every frame
   uint16_t rx_desc = 1024;               // per queue; power of two, 64..16384
   uint16_t tx_desc = 1024;
+  ImpairSettings impair;                 // all zero: off
+};
+
+// TCP stack settings, per worker unless noted.
+struct TcpSettings {
+  uint32_t max_connections = 16384;   // per worker; 64..4194304
+  uint32_t time_wait_ms = 60000;      // 2*MSL; 0..240000 (0: no TIME_WAIT, for tests only)
+  uint32_t max_time_wait = 8192;      // per worker; beyond it connections close without TIME_WAIT
+  uint32_t delayed_ack_ms = 40;       // 0 disables delayed ACKs; 0..500
+  uint32_t syn_backlog = 1024;        // half-open connections per listener before SYN cookies; 1..65535
+  uint32_t connect_timeout_ms = 10000;  // 100..600000
+  uint32_t user_timeout_ms = 0;       // RFC 5482; 0 = off (retransmissions give up after ~15 backoffs)
+  uint32_t keepalive_ms = 0;          // idle time before probes; 0 = off
+  uint32_t rcv_buffer = 1048576;      // per connection, bytes; 16384..67108864
+  uint32_t snd_buffer = 1048576;      // per connection, bytes; 16384..67108864
+  std::string congestion_control = "cubic";  // cubic | newreno
+};
+
+// Built-in TCP applications on every port address (IPv4 and IPv6), used by
+// tests and benchmarks.
+struct TestAppConfig {
+  std::string kind;          // echo | discard | source | client
+  uint16_t port = 0;         // listen port (echo, discard, source)
+  uint64_t bytes = 0;        // source: bytes sent per connection; client: bytes to send
+  std::string connect;       // client: "10.77.0.1:5001" or "[fd77::1]:5001"
+  uint32_t connections = 1;  // client: parallel connections; 1..100000
 };
 
 struct AdminConfig {
@@ -57,6 +91,8 @@ struct Bootstrap {
   unsigned mbufs_per_port = 16384;  // mbufs per port in the pool; 1024..1048576
   std::vector<PortConfig> ports;    // 1..16, unique names and devices
   AdminConfig admin;
+  TcpSettings tcp;
+  std::vector<TestAppConfig> test_apps;
 };
 
 // Parse result: either a Bootstrap or the list of every problem found, each

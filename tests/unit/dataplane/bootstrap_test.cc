@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <initializer_list>
@@ -30,6 +31,11 @@ std::string doc(const std::string& port_lines = "", const std::string& top_lines
          "    device: net_tap0\n"
          "    ipv4: 10.77.0.2/24\n" +
          port_lines + top_lines;
+}
+
+// doc() with a test_apps list; `app_lines` are list items indented 2 spaces.
+std::string apps(const std::string& app_lines, const std::string& port_lines = "") {
+  return doc(port_lines, "test_apps:\n" + app_lines);
 }
 
 bool contains(const std::string& haystack, const std::string& needle) {
@@ -70,10 +76,29 @@ ports:
     vlan: 100
     rx_desc: 2048
     tx_desc: 512
+    impair: {loss: 0.02, reorder: 0.01, duplicate: 0.005, delay_us: 250, corrupt: 1e-3, seed: 42}
   - name: p1
     device: "0000:01:00.0"
     ipv6: fd78::2/64
 admin: 127.0.0.1:15001
+tcp:
+  max_connections: 65536
+  time_wait_ms: 30000
+  max_time_wait: 4096
+  delayed_ack_ms: 20
+  syn_backlog: 512
+  connect_timeout_ms: 5000
+  user_timeout_ms: 120000
+  keepalive_ms: 7200000
+  rcv_buffer: 4194304
+  snd_buffer: 2097152
+  congestion_control: newreno
+test_apps:
+  - {kind: echo, port: 7}
+  - {kind: discard, port: 9}
+  - {kind: source, port: 19, bytes: 1048576}
+  - {kind: client, connect: 10.77.0.1:5001, bytes: 1000000, connections: 4}
+  - {kind: client, connect: "[fd78::1]:5002", bytes: 1}
 )";
   BootstrapResult r = parse(yaml);
   ASSERT_TRUE(r.errors.empty()) << joined(r.errors);
@@ -114,6 +139,47 @@ admin: 127.0.0.1:15001
 
   EXPECT_EQ(b.admin.host, "127.0.0.1");
   EXPECT_EQ(b.admin.port, 15001);
+
+  EXPECT_DOUBLE_EQ(p0.impair.loss, 0.02);
+  EXPECT_DOUBLE_EQ(p0.impair.reorder, 0.01);
+  EXPECT_DOUBLE_EQ(p0.impair.duplicate, 0.005);
+  EXPECT_DOUBLE_EQ(p0.impair.corrupt, 0.001);
+  EXPECT_EQ(p0.impair.delay_us, 250u);
+  EXPECT_EQ(p0.impair.seed, 42u);
+  EXPECT_EQ(p1.impair.loss, 0.0);  // not set on p1
+  EXPECT_EQ(p1.impair.seed, 1u);
+
+  const TcpSettings& t = b.tcp;
+  EXPECT_EQ(t.max_connections, 65536u);
+  EXPECT_EQ(t.time_wait_ms, 30000u);
+  EXPECT_EQ(t.max_time_wait, 4096u);
+  EXPECT_EQ(t.delayed_ack_ms, 20u);
+  EXPECT_EQ(t.syn_backlog, 512u);
+  EXPECT_EQ(t.connect_timeout_ms, 5000u);
+  EXPECT_EQ(t.user_timeout_ms, 120000u);
+  EXPECT_EQ(t.keepalive_ms, 7200000u);
+  EXPECT_EQ(t.rcv_buffer, 4194304u);
+  EXPECT_EQ(t.snd_buffer, 2097152u);
+  EXPECT_EQ(t.congestion_control, "newreno");
+
+  ASSERT_EQ(b.test_apps.size(), 5u);
+  EXPECT_EQ(b.test_apps[0].kind, "echo");
+  EXPECT_EQ(b.test_apps[0].port, 7);
+  EXPECT_EQ(b.test_apps[0].bytes, 0u);
+  EXPECT_EQ(b.test_apps[0].connect, "");
+  EXPECT_EQ(b.test_apps[1].kind, "discard");
+  EXPECT_EQ(b.test_apps[1].port, 9);
+  EXPECT_EQ(b.test_apps[2].kind, "source");
+  EXPECT_EQ(b.test_apps[2].port, 19);
+  EXPECT_EQ(b.test_apps[2].bytes, 1048576u);
+  EXPECT_EQ(b.test_apps[3].kind, "client");
+  EXPECT_EQ(b.test_apps[3].port, 0);
+  EXPECT_EQ(b.test_apps[3].connect, "10.77.0.1:5001");
+  EXPECT_EQ(b.test_apps[3].bytes, 1000000u);
+  EXPECT_EQ(b.test_apps[3].connections, 4u);
+  EXPECT_EQ(b.test_apps[4].connect, "[fd78::1]:5002");
+  EXPECT_EQ(b.test_apps[4].bytes, 1u);
+  EXPECT_EQ(b.test_apps[4].connections, 1u);  // default
 }
 
 TEST(Bootstrap, MinimalFileGetsDefaults) {
@@ -140,6 +206,116 @@ TEST(Bootstrap, MinimalFileGetsDefaults) {
   EXPECT_EQ(p.vlan, 0);
   EXPECT_EQ(p.rx_desc, 1024);
   EXPECT_EQ(p.tx_desc, 1024);
+
+  EXPECT_EQ(p.impair.loss, 0.0);
+  EXPECT_EQ(p.impair.reorder, 0.0);
+  EXPECT_EQ(p.impair.duplicate, 0.0);
+  EXPECT_EQ(p.impair.corrupt, 0.0);
+  EXPECT_EQ(p.impair.delay_us, 0u);
+  EXPECT_EQ(p.impair.seed, 1u);
+
+  EXPECT_EQ(b.tcp.max_connections, 16384u);
+  EXPECT_EQ(b.tcp.time_wait_ms, 60000u);
+  EXPECT_EQ(b.tcp.max_time_wait, 8192u);
+  EXPECT_EQ(b.tcp.delayed_ack_ms, 40u);
+  EXPECT_EQ(b.tcp.syn_backlog, 1024u);
+  EXPECT_EQ(b.tcp.connect_timeout_ms, 10000u);
+  EXPECT_EQ(b.tcp.user_timeout_ms, 0u);
+  EXPECT_EQ(b.tcp.keepalive_ms, 0u);
+  EXPECT_EQ(b.tcp.rcv_buffer, 1048576u);
+  EXPECT_EQ(b.tcp.snd_buffer, 1048576u);
+  EXPECT_EQ(b.tcp.congestion_control, "cubic");
+  EXPECT_TRUE(b.test_apps.empty());
+}
+
+TEST(Bootstrap, EmptySectionsKeepDefaults) {
+  BootstrapResult r = parse(doc("    impair: {}\n", "tcp: {}\ntest_apps: []\n"));
+  ASSERT_TRUE(r.errors.empty()) << joined(r.errors);
+  ASSERT_TRUE(r.bootstrap);
+  EXPECT_EQ(r.bootstrap->ports[0].impair.seed, 1u);
+  EXPECT_EQ(r.bootstrap->ports[0].impair.loss, 0.0);
+  EXPECT_EQ(r.bootstrap->tcp.max_connections, 16384u);
+  EXPECT_EQ(r.bootstrap->tcp.congestion_control, "cubic");
+  EXPECT_TRUE(r.bootstrap->test_apps.empty());
+}
+
+TEST(Bootstrap, PartialTcpSectionKeepsOtherDefaults) {
+  BootstrapResult r = parse(doc("", "tcp: {time_wait_ms: 0, delayed_ack_ms: 0}\n"));
+  ASSERT_TRUE(r.errors.empty()) << joined(r.errors);
+  ASSERT_TRUE(r.bootstrap);
+  EXPECT_EQ(r.bootstrap->tcp.time_wait_ms, 0u);
+  EXPECT_EQ(r.bootstrap->tcp.delayed_ack_ms, 0u);
+  EXPECT_EQ(r.bootstrap->tcp.max_connections, 16384u);
+  EXPECT_EQ(r.bootstrap->tcp.syn_backlog, 1024u);
+}
+
+TEST(Bootstrap, ImpairFractionForms) {
+  auto loss = [](const std::string& value) {
+    BootstrapResult r = parse(doc("    impair: {loss: " + value + "}\n"));
+    EXPECT_TRUE(r.errors.empty()) << value << joined(r.errors);
+    return r.bootstrap ? r.bootstrap->ports[0].impair.loss : -1.0;
+  };
+  EXPECT_EQ(loss("0"), 0.0);
+  EXPECT_EQ(loss("1"), 1.0);
+  EXPECT_EQ(loss("0.0"), 0.0);
+  EXPECT_EQ(loss("1.0"), 1.0);
+  EXPECT_EQ(loss("1."), 1.0);
+  EXPECT_EQ(loss(".5"), 0.5);
+  EXPECT_EQ(loss("\"0.25\""), 0.25);
+  EXPECT_DOUBLE_EQ(loss("2.5e-2"), 0.025);
+  EXPECT_DOUBLE_EQ(loss("1E-3"), 0.001);
+  EXPECT_EQ(loss("100e-2"), 1.0);
+}
+
+TEST(Bootstrap, NewSectionEdgeValuesAccepted) {
+  BootstrapResult r = parse(R"(
+node: {id: n}
+ports:
+  - name: a
+    device: d0
+    ipv4: 10.77.0.2/24
+    ipv6: fd77::2/64
+    impair: {loss: 1, reorder: 0, duplicate: 1, delay_us: 1000000, corrupt: 0, seed: 18446744073709551615}
+  - {name: b, device: d1, ipv4: 10.78.0.2/24, impair: {seed: 0}}
+tcp:
+  max_connections: 4194304
+  time_wait_ms: 240000
+  max_time_wait: 0
+  delayed_ack_ms: 500
+  syn_backlog: 65535
+  connect_timeout_ms: 100
+  user_timeout_ms: 3600000
+  keepalive_ms: 86400000
+  rcv_buffer: 16384
+  snd_buffer: 67108864
+test_apps:
+  - {kind: echo, port: 1}
+  - {kind: discard, port: 65535}
+  - {kind: source, port: 2, bytes: 9223372036854775808}
+  - {kind: client, connect: "10.77.0.1:65535", bytes: 9223372036854775808, connections: 100000}
+  - {kind: client, connect: "10.77.0.1:65535", bytes: 1, connections: 1}
+  - {kind: client, connect: "[FD77:0:0::0001]:05001", bytes: 1}
+  - {kind: client, connect: "[fe80::1]:1", bytes: 1}
+)");
+  ASSERT_TRUE(r.errors.empty()) << joined(r.errors);
+  ASSERT_TRUE(r.bootstrap);
+  const Bootstrap& b = *r.bootstrap;
+  EXPECT_EQ(b.ports[0].impair.loss, 1.0);
+  EXPECT_EQ(b.ports[0].impair.delay_us, 1000000u);
+  EXPECT_EQ(b.ports[0].impair.seed, UINT64_MAX);
+  EXPECT_EQ(b.ports[1].impair.seed, 0u);
+  EXPECT_EQ(b.tcp.max_connections, 4194304u);
+  EXPECT_EQ(b.tcp.max_time_wait, 0u);
+  EXPECT_EQ(b.tcp.connect_timeout_ms, 100u);
+  EXPECT_EQ(b.tcp.snd_buffer, 67108864u);
+  ASSERT_EQ(b.test_apps.size(), 7u);
+  EXPECT_EQ(b.test_apps[2].bytes, uint64_t{1} << 63);
+  EXPECT_EQ(b.test_apps[3].connections, 100000u);
+  // Two clients may target the same address; only listen ports must differ.
+  EXPECT_EQ(b.test_apps[4].connect, "10.77.0.1:65535");
+  // Connect addresses are stored in canonical form.
+  EXPECT_EQ(b.test_apps[5].connect, "[fd77::1]:5001");
+  EXPECT_EQ(b.test_apps[6].connect, "[fe80::1]:1");
 }
 
 TEST(Bootstrap, AdminForms) {
@@ -205,8 +381,16 @@ TEST_P(BootstrapInvalid, ReportsExactError) {
   EXPECT_EQ(r.errors[0], std::string(kOrigin) + ": " + c.error);
 }
 
-const std::string kPortKeysList = "name, device, ipv4, ipv6, gateway, gateway6, mtu, vlan, rx_desc, tx_desc";
-const std::string kTopKeysList = "node, eal, workers, idle_sleep_us, mbufs_per_port, ports, admin";
+const std::string kPortKeysList = "name, device, ipv4, ipv6, gateway, gateway6, mtu, vlan, rx_desc, tx_desc, impair";
+const std::string kTopKeysList = "node, eal, workers, idle_sleep_us, mbufs_per_port, ports, admin, tcp, test_apps";
+const std::string kImpairKeysList = "loss, reorder, duplicate, delay_us, corrupt, seed";
+const std::string kTcpKeysList =
+    "max_connections, time_wait_ms, max_time_wait, delayed_ack_ms, syn_backlog, connect_timeout_ms, "
+    "user_timeout_ms, keepalive_ms, rcv_buffer, snd_buffer, congestion_control";
+const std::string kConnectForm =
+    "host:port with an IPv4 address or [IPv6 address], such as 10.77.0.1:5001 or [fd77::1]:5001";
+// A port with both families, for client apps that connect over IPv6.
+const std::string kDualStack = "    ipv6: fd77::2/64\n";
 
 const BadCase kBadCases[] = {
     // Unknown and duplicate keys.
@@ -373,6 +557,169 @@ const BadCase kBadCases[] = {
     {"EmptyFile", "", "expected a map with at least node and ports, got an empty file"},
     {"OnlyComments", "# nothing here\n", "expected a map with at least node and ports, got an empty file"},
     {"TwoDocuments", doc() + "---\n" + doc(), "expected a single YAML document, got 2 documents"},
+
+    // Port impairment.
+    {"ImpairUnknownKey", doc("    impair: {loss: 0.1, drop: 0.1}\n"),
+     "ports[0].impair.drop: unknown key (expected one of: " + kImpairKeysList + ")"},
+    {"ImpairIsScalar", doc("    impair: 0.1\n"),
+     "ports[0].impair: expected a map with any of " + kImpairKeysList + ", got \"0.1\""},
+    {"ImpairIsEmpty", doc("    impair:\n"),
+     "ports[0].impair: expected a map with any of " + kImpairKeysList + ", got an empty value"},
+    {"ImpairLossAboveOne", doc("    impair: {loss: 1.5}\n"),
+     "ports[0].impair.loss: expected a fraction from 0 to 1, got \"1.5\""},
+    {"ImpairLossJustAboveOne", doc("    impair: {loss: 1.0000001}\n"),
+     "ports[0].impair.loss: expected a fraction from 0 to 1, got \"1.0000001\""},
+    {"ImpairReorderNegative", doc("    impair: {reorder: -0.1}\n"),
+     "ports[0].impair.reorder: expected a fraction from 0 to 1, got \"-0.1\""},
+    {"ImpairDuplicateNan", doc("    impair: {duplicate: .nan}\n"),
+     "ports[0].impair.duplicate: expected a fraction from 0 to 1, got \".nan\""},
+    {"ImpairCorruptInf", doc("    impair: {corrupt: .inf}\n"),
+     "ports[0].impair.corrupt: expected a fraction from 0 to 1, got \".inf\""},
+    {"ImpairLossWordNan", doc("    impair: {loss: nan}\n"),
+     "ports[0].impair.loss: expected a fraction from 0 to 1, got \"nan\""},
+    {"ImpairLossPercent", doc("    impair: {loss: 2%}\n"),
+     "ports[0].impair.loss: expected a fraction from 0 to 1, got \"2%\""},
+    {"ImpairLossHex", doc("    impair: {loss: 0x1p-3}\n"),
+     "ports[0].impair.loss: expected a fraction from 0 to 1, got \"0x1p-3\""},
+    {"ImpairLossExponentOverflow", doc("    impair: {loss: 1e400}\n"),
+     "ports[0].impair.loss: expected a fraction from 0 to 1, got \"1e400\""},
+    {"ImpairLossBareDot", doc("    impair: {loss: .}\n"),
+     "ports[0].impair.loss: expected a fraction from 0 to 1, got \".\""},
+    {"ImpairLossIsList", doc("    impair: {loss: [0.1]}\n"),
+     "ports[0].impair.loss: expected a fraction from 0 to 1, got a list"},
+    {"ImpairDelayTooLong", doc("    impair: {delay_us: 1000001}\n"),
+     "ports[0].impair.delay_us: expected an integer from 0 to 1000000, got \"1000001\""},
+    {"ImpairSeedOverflow", doc("    impair: {seed: 18446744073709551616}\n"),
+     "ports[0].impair.seed: expected an integer from 0 to 18446744073709551615, got \"18446744073709551616\""},
+    {"ImpairSeedNegative", doc("    impair: {seed: -1}\n"),
+     "ports[0].impair.seed: expected an integer from 0 to 18446744073709551615, got \"-1\""},
+
+    // TCP settings.
+    {"TcpUnknownKey", doc("", "tcp: {max_conns: 100}\n"),
+     "tcp.max_conns: unknown key (expected one of: " + kTcpKeysList + ")"},
+    {"TcpIsList", doc("", "tcp: [cubic]\n"), "tcp: expected a map with any of " + kTcpKeysList + ", got a list"},
+    {"TcpMaxConnectionsTooFew", doc("", "tcp: {max_connections: 63}\n"),
+     "tcp.max_connections: expected an integer from 64 to 4194304, got \"63\""},
+    {"TcpMaxConnectionsTooMany", doc("", "tcp: {max_connections: 4194305}\n"),
+     "tcp.max_connections: expected an integer from 64 to 4194304, got \"4194305\""},
+    {"TcpTimeWaitTooLong", doc("", "tcp: {time_wait_ms: 240001}\n"),
+     "tcp.time_wait_ms: expected an integer from 0 to 240000, got \"240001\""},
+    {"TcpMaxTimeWaitTooMany", doc("", "tcp: {max_time_wait: 4194305}\n"),
+     "tcp.max_time_wait: expected an integer from 0 to 4194304, got \"4194305\""},
+    {"TcpDelayedAckTooLong", doc("", "tcp: {delayed_ack_ms: 501}\n"),
+     "tcp.delayed_ack_ms: expected an integer from 0 to 500, got \"501\""},
+    {"TcpSynBacklogZero", doc("", "tcp: {syn_backlog: 0}\n"),
+     "tcp.syn_backlog: expected an integer from 1 to 65535, got \"0\""},
+    {"TcpConnectTimeoutTooShort", doc("", "tcp: {connect_timeout_ms: 99}\n"),
+     "tcp.connect_timeout_ms: expected an integer from 100 to 600000, got \"99\""},
+    {"TcpConnectTimeoutTooLong", doc("", "tcp: {connect_timeout_ms: 600001}\n"),
+     "tcp.connect_timeout_ms: expected an integer from 100 to 600000, got \"600001\""},
+    {"TcpUserTimeoutTooLong", doc("", "tcp: {user_timeout_ms: 3600001}\n"),
+     "tcp.user_timeout_ms: expected an integer from 0 to 3600000, got \"3600001\""},
+    {"TcpKeepaliveTooLong", doc("", "tcp: {keepalive_ms: 86400001}\n"),
+     "tcp.keepalive_ms: expected an integer from 0 to 86400000, got \"86400001\""},
+    {"TcpRcvBufferTooSmall", doc("", "tcp: {rcv_buffer: 16383}\n"),
+     "tcp.rcv_buffer: expected an integer from 16384 to 67108864, got \"16383\""},
+    {"TcpSndBufferTooBig", doc("", "tcp: {snd_buffer: 67108865}\n"),
+     "tcp.snd_buffer: expected an integer from 16384 to 67108864, got \"67108865\""},
+    {"TcpBufferWithUnit", doc("", "tcp: {rcv_buffer: 1M}\n"),
+     "tcp.rcv_buffer: expected an integer from 16384 to 67108864, got \"1M\""},
+    {"TcpUnknownCongestionControl", doc("", "tcp: {congestion_control: reno}\n"),
+     "tcp.congestion_control: expected one of cubic, newreno, got \"reno\""},
+    {"TcpCongestionControlWrongCase", doc("", "tcp: {congestion_control: CUBIC}\n"),
+     "tcp.congestion_control: expected one of cubic, newreno, got \"CUBIC\""},
+    {"TcpDuplicateKey", doc("", "tcp:\n  syn_backlog: 1\n  syn_backlog: 2\n"),
+     "tcp.syn_backlog: duplicate key (first set on line 8)"},
+
+    // Test apps: shape.
+    {"TestAppsIsMap", doc("", "test_apps: {kind: echo, port: 7}\n"),
+     "test_apps: expected a list of test apps such as [{kind: echo, port: 7}], got a map"},
+    {"TestAppIsScalar", apps("  - echo\n"),
+     "test_apps[0]: expected a map with kind and its settings, such as {kind: echo, port: 7}, got \"echo\""},
+    {"TestAppUnknownKey", apps("  - {kind: echo, port: 7}\n  - {kind: discard, port: 9, prot: 9}\n"),
+     "test_apps[1].prot: unknown key (expected one of: kind, port, bytes, connect, connections)"},
+    {"TestAppMissingKind", apps("  - {port: 7}\n"),
+     "test_apps[0].kind: missing (expected one of echo, discard, source, client)"},
+    {"TestAppUnknownKind", apps("  - {kind: chargen, port: 19}\n"),
+     "test_apps[0].kind: expected one of echo, discard, source, client, got \"chargen\""},
+    {"TestAppKindIsList", apps("  - {kind: [echo], port: 7}\n"),
+     "test_apps[0].kind: expected one of echo, discard, source, client, got a list"},
+
+    // Test apps: listeners.
+    {"EchoMissingPort", apps("  - {kind: echo}\n"),
+     "test_apps[0].port: missing (expected an integer from 1 to 65535)"},
+    {"EchoPortZero", apps("  - {kind: echo, port: 0}\n"),
+     "test_apps[0].port: expected an integer from 1 to 65535, got \"0\""},
+    {"DiscardPortTooBig", apps("  - {kind: discard, port: 65536}\n"),
+     "test_apps[0].port: expected an integer from 1 to 65535, got \"65536\""},
+    {"EchoWithConnect", apps("  - {kind: echo, port: 7, connect: 10.77.0.1:7}\n"),
+     "test_apps[0].connect: not allowed for kind echo (expected one of: kind, port)"},
+    {"DiscardWithBytes", apps("  - {kind: discard, port: 9, bytes: 10}\n"),
+     "test_apps[0].bytes: not allowed for kind discard (expected one of: kind, port)"},
+    {"SourceWithConnections", apps("  - {kind: source, port: 19, bytes: 10, connections: 2}\n"),
+     "test_apps[0].connections: not allowed for kind source (expected one of: kind, port, bytes)"},
+    {"SourceMissingBytes", apps("  - {kind: source, port: 19}\n"),
+     "test_apps[0].bytes: missing (expected an integer from 1 to 9223372036854775808)"},
+    {"SourceZeroBytes", apps("  - {kind: source, port: 19, bytes: 0}\n"),
+     "test_apps[0].bytes: expected an integer from 1 to 9223372036854775808, got \"0\""},
+    {"SourceTooManyBytes", apps("  - {kind: source, port: 19, bytes: 9223372036854775809}\n"),
+     "test_apps[0].bytes: expected an integer from 1 to 9223372036854775808, got \"9223372036854775809\""},
+    {"DuplicateListenPort",
+     apps("  - {kind: echo, port: 7}\n  - {kind: discard, port: 9}\n  - {kind: echo, port: 7}\n"),
+     "test_apps[2].port: 7 already used by test_apps[0]"},
+    {"DuplicateListenPortAcrossKinds",
+     apps("  - {kind: source, port: 19, bytes: 1}\n  - {kind: discard, port: 019}\n"),
+     "test_apps[1].port: 19 already used by test_apps[0]"},
+
+    // Test apps: clients.
+    {"ClientMissingConnect", apps("  - {kind: client, bytes: 100}\n"),
+     "test_apps[0].connect: missing (expected " + kConnectForm + ")"},
+    {"ClientMissingBytes", apps("  - {kind: client, connect: 10.77.0.1:5001}\n"),
+     "test_apps[0].bytes: missing (expected an integer from 1 to 9223372036854775808)"},
+    {"ClientWithPort", apps("  - {kind: client, port: 5001, connect: 10.77.0.1:5001, bytes: 1}\n"),
+     "test_apps[0].port: not allowed for kind client (expected one of: kind, bytes, connect, connections)"},
+    {"ClientZeroConnections", apps("  - {kind: client, connect: 10.77.0.1:5001, bytes: 1, connections: 0}\n"),
+     "test_apps[0].connections: expected an integer from 1 to 100000, got \"0\""},
+    {"ClientTooManyConnections",
+     apps("  - {kind: client, connect: 10.77.0.1:5001, bytes: 1, connections: 100001}\n"),
+     "test_apps[0].connections: expected an integer from 1 to 100000, got \"100001\""},
+    {"ClientConnectHostname", apps("  - {kind: client, connect: example.com:5001, bytes: 1}\n"),
+     "test_apps[0].connect: expected " + kConnectForm + ", got \"example.com:5001\""},
+    {"ClientConnectLocalhost", apps("  - {kind: client, connect: localhost:5001, bytes: 1}\n"),
+     "test_apps[0].connect: expected " + kConnectForm + ", got \"localhost:5001\""},
+    {"ClientConnectBareIpv6", apps("  - {kind: client, connect: \"fd77::1:5001\", bytes: 1}\n", kDualStack),
+     "test_apps[0].connect: expected " + kConnectForm + ", got \"fd77::1:5001\""},
+    {"ClientConnectBracketedIpv4", apps("  - {kind: client, connect: \"[10.77.0.1]:5001\", bytes: 1}\n"),
+     "test_apps[0].connect: expected " + kConnectForm + ", got \"[10.77.0.1]:5001\""},
+    {"ClientConnectNoPort", apps("  - {kind: client, connect: 10.77.0.1, bytes: 1}\n"),
+     "test_apps[0].connect: expected " + kConnectForm + ", got \"10.77.0.1\""},
+    {"ClientConnectWithPrefix", apps("  - {kind: client, connect: 10.77.0.1/24:80, bytes: 1}\n"),
+     "test_apps[0].connect: expected " + kConnectForm + ", got \"10.77.0.1/24:80\""},
+    {"ClientConnectPortZero", apps("  - {kind: client, connect: 10.77.0.1:0, bytes: 1}\n"),
+     "test_apps[0].connect: expected a port from 1 to 65535, got \"10.77.0.1:0\""},
+    {"ClientConnectPortTooBig", apps("  - {kind: client, connect: \"[fd77::1]:65536\", bytes: 1}\n", kDualStack),
+     "test_apps[0].connect: expected a port from 1 to 65535, got \"[fd77::1]:65536\""},
+    {"ClientConnectMulticast", apps("  - {kind: client, connect: 224.0.0.1:5001, bytes: 1}\n"),
+     "test_apps[0].connect: expected a remote unicast address, got the multicast address \"224.0.0.1:5001\""},
+    {"ClientConnectUnspecified", apps("  - {kind: client, connect: 0.0.0.0:5001, bytes: 1}\n"),
+     "test_apps[0].connect: expected a remote unicast address, got the unspecified address \"0.0.0.0:5001\""},
+    {"ClientConnectBroadcast", apps("  - {kind: client, connect: 255.255.255.255:5001, bytes: 1}\n"),
+     "test_apps[0].connect: expected a remote unicast address, got the reserved address "
+     "\"255.255.255.255:5001\""},
+    {"ClientConnectLoopback", apps("  - {kind: client, connect: 127.0.0.1:5001, bytes: 1}\n"),
+     "test_apps[0].connect: expected a remote unicast address, got the loopback address \"127.0.0.1:5001\""},
+    {"ClientConnectIpv6Loopback", apps("  - {kind: client, connect: \"[::1]:5001\", bytes: 1}\n", kDualStack),
+     "test_apps[0].connect: expected a remote unicast address, got the loopback address \"[::1]:5001\""},
+    {"ClientConnectIpv6Multicast", apps("  - {kind: client, connect: \"[ff02::1]:5001\", bytes: 1}\n", kDualStack),
+     "test_apps[0].connect: expected a remote unicast address, got the multicast address \"[ff02::1]:5001\""},
+    {"ClientToIpv6WithoutIpv6Port", apps("  - {kind: client, connect: \"[fd77::1]:5001\", bytes: 1}\n"),
+     "test_apps[0].connect: requires ipv6 on some port (a client connects from a port address of the same "
+     "family)"},
+    {"ClientToIpv4WithoutIpv4Port",
+     "node: {id: a}\nports: [{name: p, device: d, ipv6: \"fd77::2/64\"}]\n"
+     "test_apps: [{kind: client, connect: 10.77.0.1:5001, bytes: 1}]\n",
+     "test_apps[0].connect: requires ipv4 on some port (a client connects from a port address of the same "
+     "family)"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Cases, BootstrapInvalid, ::testing::ValuesIn(kBadCases),
@@ -437,6 +784,77 @@ admin: nowhere
       "127.0.0.1:15000, got \"nowhere\"",
   };
   EXPECT_EQ(r.errors, want) << joined(r.errors);
+}
+
+TEST(Bootstrap, CollectsEveryNewSectionError) {
+  // Values are checked whatever the kind, and a bad app still takes part in
+  // the listen port check, so one run shows every mistake.
+  const std::string yaml = R"(
+node: {id: gw-1}
+ports:
+  - {name: p0, device: d0, ipv4: 10.77.0.2/24, impair: {loss: 1.5, delay_us: x, seed: 3}}
+tcp: {max_connections: 10, congestion_control: bbr, rcv_buffer: 1024}
+test_apps:
+  - {kind: echo, prot: 7}
+  - {kind: telnet, port: 0, bytes: 0}
+  - {kind: source, port: 7, connect: "[fd77::1]:1"}
+  - {kind: echo, port: 7, bytes: 5}
+)";
+  BootstrapResult r = parse(yaml);
+  EXPECT_FALSE(r.bootstrap);
+  const std::vector<std::string> want = {
+      "bootstrap.yaml: ports[0].impair.loss: expected a fraction from 0 to 1, got \"1.5\"",
+      "bootstrap.yaml: ports[0].impair.delay_us: expected an integer from 0 to 1000000, got \"x\"",
+      "bootstrap.yaml: tcp.max_connections: expected an integer from 64 to 4194304, got \"10\"",
+      "bootstrap.yaml: tcp.rcv_buffer: expected an integer from 16384 to 67108864, got \"1024\"",
+      "bootstrap.yaml: tcp.congestion_control: expected one of cubic, newreno, got \"bbr\"",
+      "bootstrap.yaml: test_apps[0].prot: unknown key (expected one of: kind, port, bytes, connect, connections)",
+      "bootstrap.yaml: test_apps[0].port: missing (expected an integer from 1 to 65535)",
+      "bootstrap.yaml: test_apps[1].kind: expected one of echo, discard, source, client, got \"telnet\"",
+      "bootstrap.yaml: test_apps[1].port: expected an integer from 1 to 65535, got \"0\"",
+      "bootstrap.yaml: test_apps[1].bytes: expected an integer from 1 to 9223372036854775808, got \"0\"",
+      "bootstrap.yaml: test_apps[2].connect: requires ipv6 on some port (a client connects from a port address "
+      "of the same family)",
+      "bootstrap.yaml: test_apps[2].connect: not allowed for kind source (expected one of: kind, port, bytes)",
+      "bootstrap.yaml: test_apps[2].bytes: missing (expected an integer from 1 to 9223372036854775808)",
+      "bootstrap.yaml: test_apps[3].bytes: not allowed for kind echo (expected one of: kind, port)",
+      "bootstrap.yaml: test_apps[3].port: 7 already used by test_apps[2]",
+  };
+  EXPECT_EQ(r.errors, want) << joined(r.errors);
+}
+
+TEST(Bootstrap, ClientFamilyNotCheckedAgainstBrokenPorts) {
+  // A bad ipv6 still counts as asking for IPv6, and a ports list that can't
+  // be read isn't used at all: either way the first error is the only one.
+  BootstrapResult r = parse(
+      "node: {id: a}\nports: [{name: p, device: d, ipv6: \"fd77::g/64\"}]\n"
+      "test_apps: [{kind: client, connect: \"[fd77::1]:5001\", bytes: 1}]\n");
+  ASSERT_EQ(r.errors.size(), 1u) << joined(r.errors);
+  EXPECT_TRUE(contains(r.errors[0], "ports[0].ipv6: ")) << r.errors[0];
+
+  r = parse("node: {id: a}\nports: [p0]\ntest_apps: [{kind: client, connect: 10.0.0.1:1, bytes: 1}]\n");
+  ASSERT_EQ(r.errors.size(), 1u) << joined(r.errors);
+  EXPECT_TRUE(contains(r.errors[0], "ports[0]: ")) << r.errors[0];
+
+  r = parse("node: {id: a}\ntest_apps: [{kind: client, connect: 10.0.0.1:1, bytes: 1}]\n");
+  ASSERT_EQ(r.errors.size(), 1u) << joined(r.errors);
+  EXPECT_TRUE(contains(r.errors[0], "ports: missing")) << r.errors[0];
+}
+
+TEST(Bootstrap, ClientFamilyFromAnyPort) {
+  // The IPv6 address may be on a different port than the first one.
+  BootstrapResult r = parse(R"(
+node: {id: a}
+ports:
+  - {name: p0, device: d0, ipv4: 10.77.0.2/24}
+  - {name: p1, device: d1, ipv6: "fd78::2/64"}
+test_apps:
+  - {kind: client, connect: "[fd78::1]:5001", bytes: 1}
+  - {kind: client, connect: "10.77.0.1:5001", bytes: 1}
+)");
+  ASSERT_TRUE(r.errors.empty()) << joined(r.errors);
+  ASSERT_TRUE(r.bootstrap);
+  EXPECT_EQ(r.bootstrap->test_apps.size(), 2u);
 }
 
 TEST(Bootstrap, GatewayNotCheckedAgainstBadIpv4) {
