@@ -100,6 +100,7 @@ std::unique_ptr<Port> Port::open(const PortSpec& spec, std::string* error) {
     conf.rx_adv_conf.rss_conf.rss_key_len = info.hash_key_size ? info.hash_key_size : 40;
     conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
     port->offloads_.rss = true;
+    port->offloads_.reta_size = info.reta_size;
   }
   const uint64_t want_rx = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
   const uint64_t want_tx = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM |

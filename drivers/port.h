@@ -32,6 +32,7 @@ struct Offloads {
   bool tx_tcp_cksum = false;
   bool tx_udp_cksum = false;
   bool rss = false;            // flows spread over queues by symmetric Toeplitz
+  uint16_t reta_size = 0;      // RSS redirection table entries (hash % reta_size picks the entry)
 };
 
 struct LinkStatus {

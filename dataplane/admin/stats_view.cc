@@ -15,6 +15,10 @@ template <typename Fn>
 void for_each_event(Fn fn) {
   for (unsigned e = 0; e < kEventCount; ++e) fn(static_cast<Event>(e));
 }
+template <typename Fn>
+void for_each_gauge(Fn fn) {
+  for (unsigned g = 0; g < kGaugeCount; ++g) fn(static_cast<Gauge>(g));
+}
 
 // Prometheus label values: backslash, quote and newline escaped.
 std::string label(std::string_view s) {
@@ -69,6 +73,7 @@ std::string render_text(const StatsView& v) {
       o << pre << "hw.queue." << q << ".tx_packets: " << pv.hw.queues[q].tx_packets << "\n";
     }
     for_each_event([&](Event e) { o << pre << event_name(e) << ": " << v.totals.event(p, e) << "\n"; });
+    for_each_gauge([&](Gauge g) { o << pre << gauge_name(g) << ": " << v.totals.gauge(p, g) << "\n"; });
     for_each_drop([&](Drop d) { o << pre << "drop." << drop_name(d) << ": " << v.totals.drop(p, d) << "\n"; });
   }
   return o.str();
@@ -119,6 +124,12 @@ std::string render_prometheus(const StatsView& v) {
     for (size_t p = 0; p < v.ports.size(); ++p)
       o << name << "{port=\"" << label(v.ports[p].name) << "\"} " << v.totals.event(p, e) << "\n";
   });
+  for_each_gauge([&](Gauge g) {
+    const std::string name = "linegate_" + std::string(gauge_name(g));
+    header(name, gauge_help(g), "gauge");
+    for (size_t p = 0; p < v.ports.size(); ++p)
+      o << name << "{port=\"" << label(v.ports[p].name) << "\"} " << v.totals.gauge(p, g) << "\n";
+  });
   header("linegate_drops_total", "packets dropped by the dataplane, by port and reason", "counter");
   for (size_t p = 0; p < v.ports.size(); ++p)
     for_each_drop([&](Drop d) {
@@ -149,6 +160,7 @@ std::string render_json(const StatsView& v) {
                                    {"link_up", pv.link.up}, {"speed_mbps", pv.link.speed_mbps}};
     for (const HwCounter& h : kHwCounters) port["hw"][h.name] = pv.hw.*h.field;
     for_each_event([&](Event e) { port["events"][std::string(event_name(e))] = v.totals.event(p, e); });
+    for_each_gauge([&](Gauge g) { port["gauges"][std::string(gauge_name(g))] = v.totals.gauge(p, g); });
     for_each_drop([&](Drop d) { port["drops"][std::string(drop_name(d))] = v.totals.drop(p, d); });
     j["ports"].push_back(std::move(port));
   }

@@ -44,7 +44,22 @@
   X(neigh_unresolved, "address resolution gave no answer; waiting packets dropped")       \
   X(neigh_table_full, "neighbor table full; packet dropped")                              \
   X(mbuf_alloc_failed, "no mbuf to build a reply or request")                             \
-  X(tx_queue_full, "port transmit queue full")
+  X(tx_queue_full, "port transmit queue full")                                            \
+  X(tcp_bad_header, "TCP header short or data offset out of range")                        \
+  X(tcp_bad_checksum, "TCP checksum wrong")                                               \
+  X(tcp_bad_options, "TCP option list malformed")                                         \
+  X(tcp_no_listener, "segment for no connection or listener (answered with RST)")         \
+  X(tcp_out_of_window, "segment outside the receive window (answered with an ACK)")       \
+  X(tcp_paws, "timestamp older than the last one seen (RFC 7323 PAWS)")                   \
+  X(tcp_rst_in_window, "RST in the window but not at rcv_nxt (RFC 5961 challenge ACK)")    \
+  X(tcp_rst_out_of_window, "RST outside the window")                                      \
+  X(tcp_syn_in_window, "SYN on a synchronized connection (RFC 5961 challenge ACK)")       \
+  X(tcp_ack_invalid, "ACK for data never sent or far in the past (RFC 5961 §5)")           \
+  X(tcp_table_full, "no free connection slot")                                            \
+  X(tcp_listen_overflow, "SYN dropped: listener backlog full")                            \
+  X(tcp_syncookie_invalid, "ACK with a SYN cookie that does not validate")                \
+  X(tcp_ooo_full, "out-of-order segment dropped: out-of-order slots full")               \
+  X(tcp_time_wait_overflow, "connection closed without TIME_WAIT: TIME_WAIT table full")
 
 #define LG_EVENTS(X)                                                                        \
   X(rx_frames, "frames received")                                                          \
@@ -64,4 +79,33 @@
   X(neigh_learned, "neighbor entries created or changed from received packets")           \
   X(neigh_resolved, "address resolutions completed")                                       \
   X(neigh_queued_sent, "packets sent after waiting for address resolution")               \
-  X(neigh_expired, "neighbor entries removed after aging")
+  X(neigh_expired, "neighbor entries removed after aging")                               \
+  X(tcp_segments_received, "TCP segments received")                                        \
+  X(tcp_segments_sent, "TCP segments sent")                                                \
+  X(tcp_retransmits, "TCP segments retransmitted")                                         \
+  X(tcp_fast_retransmits, "loss recoveries entered on duplicate ACKs or SACK")             \
+  X(tcp_rto_timeouts, "retransmission timeouts")                                           \
+  X(tcp_connect_attempts, "active opens started")                                          \
+  X(tcp_connections_accepted, "passive opens established")                                 \
+  X(tcp_connections_connected, "active opens established")                                 \
+  X(tcp_connections_closed, "connections removed from the table")                          \
+  X(tcp_connections_timed_out, "connections ended by retransmission, connect, user or keepalive timeout") \
+  X(tcp_resets_sent, "RST segments sent")                                                  \
+  X(tcp_resets_received, "connections reset by the peer")                                  \
+  X(tcp_challenge_acks, "challenge ACKs sent (RFC 5961)")                                  \
+  X(tcp_syncookies_sent, "SYN-ACKs sent with a SYN cookie")                                \
+  X(tcp_syncookies_accepted, "connections established from a valid SYN cookie")          \
+  X(tcp_ooo_segments, "segments queued out of order")                                     \
+  X(tcp_window_probes, "zero-window probes sent")                                         \
+  X(tcp_keepalive_probes, "keepalive probes sent")                                        \
+  X(app_bytes_received, "bytes the built-in test applications read")                     \
+  X(app_bytes_sent, "bytes the built-in test applications wrote")                         \
+  X(app_streams_completed, "test-application streams that ended cleanly")                 \
+  X(app_streams_failed, "test-application streams that ended by reset or timeout")
+
+// Gauges: levels, summed over lcores (each lcore adds and subtracts its own).
+#define LG_GAUGES(X)                                                  \
+  X(tcp_connections, "TCP connections in the table, any state")     \
+  X(tcp_established, "TCP connections in ESTABLISHED")              \
+  X(tcp_half_open, "passive TCP connections in SYN-RECEIVED")       \
+  X(tcp_time_wait, "TCP connections in TIME-WAIT")

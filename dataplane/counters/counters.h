@@ -31,6 +31,14 @@ enum class Event : uint16_t {
       count
 };
 
+enum class Gauge : uint16_t {
+#define LG_X(name, help) name,
+  LG_GAUGES(LG_X)
+#undef LG_X
+      count
+};
+
+inline constexpr unsigned kGaugeCount = static_cast<unsigned>(Gauge::count);
 inline constexpr unsigned kDropCount = static_cast<unsigned>(Drop::count);
 inline constexpr unsigned kEventCount = static_cast<unsigned>(Event::count);
 
@@ -38,6 +46,8 @@ std::string_view drop_name(Drop d);
 std::string_view drop_help(Drop d);
 std::string_view event_name(Event e);
 std::string_view event_help(Event e);
+std::string_view gauge_name(Gauge g);
+std::string_view gauge_help(Gauge g);
 
 // Adds n to a counter only this thread writes.
 inline void counter_add(uint64_t& c, uint64_t n = 1) {
@@ -56,6 +66,7 @@ struct LoopCounters {
 struct alignas(64) LcoreCounters {
   std::array<std::array<uint64_t, kDropCount>, kMaxPorts> drops{};
   std::array<std::array<uint64_t, kEventCount>, kMaxPorts> events{};
+  std::array<std::array<uint64_t, kGaugeCount>, kMaxPorts> gauges{};  // two's complement deltas
   LoopCounters loop;
 
   void drop(unsigned port, Drop d, uint64_t n = 1) {
@@ -64,16 +75,21 @@ struct alignas(64) LcoreCounters {
   void event(unsigned port, Event e, uint64_t n = 1) {
     counter_add(events[port][static_cast<unsigned>(e)], n);
   }
+  void gauge(unsigned port, Gauge g, int64_t delta) {
+    counter_add(gauges[port][static_cast<unsigned>(g)], static_cast<uint64_t>(delta));
+  }
 };
 
 // Sum over lcores, as the control thread reports it.
 struct CounterTotals {
   std::array<std::array<uint64_t, kDropCount>, kMaxPorts> drops{};
   std::array<std::array<uint64_t, kEventCount>, kMaxPorts> events{};
+  std::array<std::array<uint64_t, kGaugeCount>, kMaxPorts> gauges{};
   std::vector<LoopCounters> per_worker;  // index = worker number
 
   uint64_t drop(unsigned port, Drop d) const { return drops[port][static_cast<unsigned>(d)]; }
   uint64_t event(unsigned port, Event e) const { return events[port][static_cast<unsigned>(e)]; }
+  int64_t gauge(unsigned port, Gauge g) const { return static_cast<int64_t>(gauges[port][static_cast<unsigned>(g)]); }
 };
 
 // Owns one counter block per worker, allocated before the workers start.

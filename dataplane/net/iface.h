@@ -27,6 +27,7 @@ struct Iface {
   uint16_t mtu = 1500;
   uint16_t vlan = 0;  // 0: untagged
   drv::Offloads offloads;
+  uint16_t queues = 1;  // RX/TX queue pairs (one per worker)
 
   bool has_v4 = false;
   rte_be32_t ip4 = 0, mask4 = 0, bcast4 = 0;  // network order

@@ -66,6 +66,13 @@ void NetWorker::ipv4_input(const Iface& f, rte_mbuf* m) {
     case IPPROTO_ICMP:
       icmp_input(f, m, ihl, broadcast);
       return;
+    case IPPROTO_TCP:
+      if (l4_.tcp_input != nullptr && !broadcast) {
+        l4_.tcp_input(l4_.ctx, f, m, 4);
+        return;
+      }
+      drop(f, m, broadcast ? Drop::ipv4_not_for_us : Drop::ipv4_proto_unsupported);
+      return;
     default:
       drop(f, m, Drop::ipv4_proto_unsupported);
   }

@@ -64,6 +64,14 @@ void NetWorker::ipv6_input(const Iface& f, rte_mbuf* m) {
       case kIcmp6:
         icmp6_input(f, m, static_cast<uint16_t>(off), multicast);
         return;
+      case IPPROTO_TCP:
+        if (l4_.tcp_input != nullptr && !multicast) {
+          m->l3_len = off;
+          l4_.tcp_input(l4_.ctx, f, m, 6);
+          return;
+        }
+        drop(f, m, multicast ? Drop::ipv6_not_for_us : Drop::ipv6_proto_unsupported);
+        return;
       case kFragment:
         drop(f, m, Drop::ipv6_fragment);
         return;

@@ -1,6 +1,7 @@
 #include "dataplane/net/net_worker.h"
 
 #include <rte_ethdev.h>
+#include <rte_cycles.h>
 #include <rte_prefetch.h>
 
 namespace lg::net {
@@ -31,6 +32,11 @@ void NetWorker::input(unsigned iface, rte_mbuf** pkts, uint16_t n) {
 void NetWorker::flush() {
   for (const Iface& f : ifaces_) {
     TxBuffer& tx = tx_[f.index];
+    if (tx.impair != nullptr) {
+      const uint64_t now = rte_rdtsc();
+      tx.n = tx.impair->apply(tx.pkts, tx.n, 2 * kTxBuffer, now);
+      tx.n = tx.impair->drain(tx.pkts, tx.n, 2 * kTxBuffer, now);
+    }
     if (tx.n == 0) continue;
     uint64_t bytes = 0;
     for (uint16_t i = 0; i < tx.n; ++i) bytes += rte_pktmbuf_pkt_len(tx.pkts[i]);

@@ -17,6 +17,7 @@
 #include "dataplane/net/iface.h"
 #include "dataplane/net/neigh.h"
 #include "dataplane/timer/timer_wheel.h"
+#include "drivers/impair.h"
 
 namespace lg::net {
 
@@ -35,6 +36,14 @@ struct NeighMsg {
   uint16_t pad2;
 };
 static_assert(sizeof(NeighMsg) % 4 == 0, "rte_ring element size must be a multiple of 4");
+
+// Transport protocols above IP register here (the network layer does not
+// depend on them). m starts at the IP header, m->l3_len covers the IP header
+// and any extension headers.
+struct L4Hooks {
+  void* ctx = nullptr;
+  void (*tcp_input)(void* ctx, const Iface& f, rte_mbuf* m, uint8_t family) = nullptr;
+};
 
 struct NetWorkerConfig {
   unsigned worker = 0;               // index; also the TX/RX queue on every port
@@ -60,6 +69,9 @@ class NetWorker {
   void ipv6_output(const Iface& f, rte_mbuf* m);
 
   NeighTable& neighbors() { return neigh_; }
+  void set_l4(L4Hooks hooks) { l4_ = hooks; }
+  // Test impairment of what this worker transmits on a port (null: none).
+  void set_tx_impair(unsigned iface, drv::ImpairStage* stage) { tx_[iface].impair = stage; }
 
  private:
   void eth_input(const Iface& f, rte_mbuf* m);
@@ -88,7 +100,8 @@ class NetWorker {
   struct TxBuffer {
     uint16_t port_id = 0;
     uint16_t n = 0;
-    rte_mbuf* pkts[kTxBuffer];
+    drv::ImpairStage* impair = nullptr;
+    rte_mbuf* pkts[2 * kTxBuffer];  // room for what the impairment stage duplicates or releases
   };
 
   unsigned worker_;
@@ -99,6 +112,7 @@ class NetWorker {
   unsigned npeers_ = 0;
   LcoreCounters& counters_;
   NeighTable neigh_;
+  L4Hooks l4_;
   TxBuffer tx_[kMaxPorts];
 };
 

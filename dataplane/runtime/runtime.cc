@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <random>
 #include <nlohmann/json.hpp>
 
 #include "dataplane/admin/http_server.h"
@@ -35,6 +36,26 @@ std::string mac_text(const rte_ether_addr& mac) {
 }
 
 admin::StatsView stats_source(const void* ctx) { return static_cast<const Runtime*>(ctx)->stats(); }
+
+tcp::TcpConfig tcp_config(const TcpSettings& t) {
+  tcp::TcpConfig c;
+  c.max_connections = t.max_connections;
+  c.max_time_wait = t.max_time_wait;
+  c.time_wait_ms = t.time_wait_ms;
+  c.delayed_ack_ms = t.delayed_ack_ms;
+  c.syn_backlog = t.syn_backlog;
+  c.connect_timeout_ms = t.connect_timeout_ms;
+  c.user_timeout_ms = t.user_timeout_ms;
+  c.keepalive_ms = t.keepalive_ms;
+  c.rcv_buffer = t.rcv_buffer;
+  c.snd_buffer = t.snd_buffer;
+  c.cc = t.congestion_control == "newreno" ? tcp::CcAlgo::newreno : tcp::CcAlgo::cubic;
+  // One secret for every worker: a cookie's ACK may land on any of them.
+  std::random_device rd;
+  c.syncookie_secret[0] = (uint64_t{rd()} << 32) | rd();
+  c.syncookie_secret[1] = (uint64_t{rd()} << 32) | rd();
+  return c;
+}
 
 }  // namespace
 
@@ -120,6 +141,7 @@ bool Runtime::open_ports(std::string* error) {
     // The multicast filter needs the MAC, which the device only tells once probed.
     port->set_multicast(net::iface_multicast_macs(pc, port->mac()));
     ifaces_.push_back(net::make_iface(i, port->id(), port->mac(), pc, port->offloads()));
+    ifaces_.back().queues = port->queues();
     link_up_.push_back(false);
     ports_.push_back(std::move(port));
   }
@@ -141,6 +163,11 @@ bool Runtime::start_workers(std::string* error) {
     }
   }
   const uint64_t hz = rte_get_tsc_hz();
+  const tcp::TcpConfig tcp_cfg = tcp_config(b_.tcp);
+  std::vector<drv::ImpairConfig> impair;
+  for (const PortConfig& pc : b_.ports)
+    impair.push_back(drv::ImpairConfig{pc.impair.loss, pc.impair.reorder, pc.impair.duplicate, pc.impair.corrupt,
+                                       pc.impair.delay_us, pc.impair.seed});
   unsigned lcore = rte_get_next_lcore(-1, 1, 0);
   for (unsigned w = 0; w < b_.workers; ++w, lcore = rte_get_next_lcore(lcore, 1, 0)) {
     WorkerConfig wc;
@@ -154,6 +181,10 @@ bool Runtime::start_workers(std::string* error) {
     wc.net.pool = pool_;
     wc.net.socket_id = socket;
     wc.net.neigh = net::NeighParams::defaults(hz);
+    wc.tcp = tcp_cfg;
+    wc.apps = b_.test_apps;
+    wc.impair = impair;
+    wc.tsc_hz = hz;
     if (!inboxes_.empty()) {
       wc.net.inbox = inboxes_[w];
       for (unsigned p = 0; p < b_.workers; ++p)
@@ -161,7 +192,8 @@ bool Runtime::start_workers(std::string* error) {
     }
     auto worker = std::make_unique<Worker>(wc, counters_->worker(w));
     if (!worker->ok()) {
-      *error = "worker " + std::to_string(w) + ": cannot create its neighbor table: " + rte_strerror(rte_errno);
+      *error = "worker " + std::to_string(w) + ": cannot create its neighbor or connection table (" +
+               std::to_string(tcp_cfg.max_connections) + " connections): " + rte_strerror(rte_errno);
       return false;
     }
     workers_.push_back(std::move(worker));

@@ -6,7 +6,27 @@
 namespace lg {
 
 Worker::Worker(const WorkerConfig& cfg, LcoreCounters& counters)
-    : cfg_(cfg), counters_(counters), timers_(cfg.timer_tick_cycles, rte_rdtsc()), net_(cfg.net, counters, timers_) {}
+    : cfg_(cfg),
+      counters_(counters),
+      timers_(cfg.timer_tick_cycles, rte_rdtsc()),
+      net_(cfg_.net, counters, timers_),
+      tcp_(cfg_.tcp, cfg_.index, cfg_.net.ifaces, net_, timers_, counters, cfg_.net.pool, cfg_.net.socket_id,
+           cfg_.tsc_hz),
+      apps_(cfg_.apps, cfg_.index, tcp_, cfg_.tcp.max_connections) {
+  for (size_t p = 0; p < cfg_.impair.size(); ++p) {
+    const drv::ImpairConfig& ic = cfg_.impair[p];
+    if (!ic.enabled()) {
+      rx_impair_.emplace_back();
+      tx_impair_.emplace_back();
+      continue;
+    }
+    // Distinct streams per port, direction and worker, all from one seed.
+    const uint64_t stream = (uint64_t{cfg_.index} << 32) | (p << 1);
+    rx_impair_.push_back(std::make_unique<drv::ImpairStage>(ic, cfg_.tsc_hz, cfg_.net.pool, stream));
+    tx_impair_.push_back(std::make_unique<drv::ImpairStage>(ic, cfg_.tsc_hz, cfg_.net.pool, stream | 1));
+    net_.set_tx_impair(static_cast<unsigned>(p), tx_impair_.back().get());
+  }
+}
 
 int Worker::main(void* self) { return static_cast<Worker*>(self)->run(); }
 
@@ -14,19 +34,26 @@ int Worker::run() {
   const auto& ifaces = cfg_.net.ifaces;
   const auto queue = static_cast<uint16_t>(cfg_.index);
   LoopCounters& loop = counters_.loop;
-  rte_mbuf* pkts[net::kBurst];
+  constexpr uint16_t kCap = 2 * net::kBurst;  // room for impairment duplicates
+  rte_mbuf* pkts[kCap];
 
   while (!cfg_.stop->load(std::memory_order_relaxed)) {
     const uint64_t start = rte_rdtsc();
+    tcp_.set_clock(start);
     unsigned work = 0;
     for (const net::Iface& f : ifaces) {
-      const uint16_t n = rte_eth_rx_burst(f.port_id, queue, pkts, net::kBurst);
+      uint16_t n = rte_eth_rx_burst(f.port_id, queue, pkts, net::kBurst);
+      if (f.index < rx_impair_.size() && rx_impair_[f.index]) {
+        n = rx_impair_[f.index]->apply(pkts, n, kCap, start);
+        n = rx_impair_[f.index]->drain(pkts, n, kCap, start);
+      }
       if (n == 0) continue;
       net_.input(f.index, pkts, n);
       work += n;
     }
     work += net_.poll_inbox();
     work += timers_.advance(start);
+    apps_.poll();
     net_.flush();
 
     counter_add(loop.iterations);

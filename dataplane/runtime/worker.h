@@ -9,8 +9,11 @@
 #include <vector>
 
 #include "dataplane/counters/counters.h"
+#include "dataplane/apps/test_apps.h"
 #include "dataplane/net/net_worker.h"
+#include "dataplane/tcp/stack.h"
 #include "dataplane/timer/timer_wheel.h"
+#include "drivers/impair.h"
 
 namespace lg {
 
@@ -21,12 +24,16 @@ struct WorkerConfig {
   uint64_t timer_tick_cycles = 0;
   const std::atomic<bool>* stop = nullptr;
   net::NetWorkerConfig net;
+  tcp::TcpConfig tcp;
+  std::vector<TestAppConfig> apps;
+  std::vector<drv::ImpairConfig> impair;  // per port; disabled entries cost nothing
+  uint64_t tsc_hz = 0;
 };
 
 class Worker {
  public:
   Worker(const WorkerConfig& cfg, LcoreCounters& counters);
-  bool ok() const { return net_.ok(); }
+  bool ok() const { return net_.ok() && tcp_.ok(); }
   unsigned lcore() const { return cfg_.lcore; }
   static int main(void* self);  // rte_eal_remote_launch entry
 
@@ -37,6 +44,9 @@ class Worker {
   LcoreCounters& counters_;
   TimerWheel timers_;
   net::NetWorker net_;
+  tcp::TcpStack tcp_;
+  apps::TestApps apps_;
+  std::vector<std::unique_ptr<drv::ImpairStage>> rx_impair_, tx_impair_;  // per port
 };
 
 }  // namespace lg
