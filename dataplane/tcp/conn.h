@@ -150,6 +150,14 @@ struct Conn {
     return n;
   }
   uint32_t flight() const { return snd_max - snd_una; }
+  // Payload that fits one segment now: mss already allows for timestamps;
+  // SACK blocks we are reporting take more option space (RFC 6691).
+  uint32_t seg_max() const {
+    const unsigned blocks = sack_on ? rsb.blocks() : 0;
+    if (blocks == 0) return mss;
+    const unsigned n = blocks < (ts_on ? 3u : 4u) ? blocks : (ts_on ? 3u : 4u);
+    return mss - (4u + 8u * n);
+  }
 };
 
 }  // namespace lg::tcp

@@ -453,7 +453,7 @@ bool TcpStack::process_ack(Conn* c, const Segment& seg, bool* writable) {
         cc_on_recovery_exit(c->cc_algo, c->cc);
       } else if (!c->sack_on) {
         // RFC 6582 §3.2 step 5: partial ACK, retransmit the next hole and deflate.
-        send_segment(c, c->snd_una, std::min<uint32_t>(c->mss, c->snd_max - c->snd_una), kAck);
+        send_segment(c, c->snd_una, std::min<uint32_t>(c->seg_max(), c->snd_max - c->snd_una), kAck);
         counters_.event(c->key.iface, Event::tcp_retransmits);
         c->cc.cwnd = c->cc.cwnd > acked ? c->cc.cwnd - acked + c->mss : c->mss;
       }
@@ -504,7 +504,7 @@ bool TcpStack::process_ack(Conn* c, const Segment& seg, bool* writable) {
       c->high_rxt = c->snd_una;
       cc_on_congestion(c->cc_algo, c->cc, c->flight(), now_us_);
       counters_.event(c->key.iface, Event::tcp_fast_retransmits);
-      const uint32_t len = std::min<uint32_t>(c->mss, c->snd_max - c->snd_una);
+      const uint32_t len = std::min<uint32_t>(c->seg_max(), c->snd_max - c->snd_una);
       send_segment(c, c->snd_una, len, kAck);
       counters_.event(c->key.iface, Event::tcp_retransmits);
       c->high_rxt = c->snd_una + len;

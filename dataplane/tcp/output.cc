@@ -232,13 +232,14 @@ void TcpStack::output(Conn* c) {
   if (c->in_recovery && c->sack_on) {
     // RFC 6675 §5 step (C): while cwnd - pipe >= 1 SMSS, send NextSeg().
     uint32_t pipe = c->sb.pipe(c->snd_una, c->snd_max, c->high_rxt, c->mss);
+    const uint32_t seg_max = c->seg_max();
     while (c->cc.cwnd >= pipe + c->mss) {
       NextSeg ns;
       const bool have = c->sb.next_seg(c->snd_una, c->snd_max, c->high_rxt, c->mss, &ns) && seq_lt(ns.seq, data_end);
       const bool can_send_new = seq_lt(c->snd_nxt, data_end) && seq_lt(c->snd_nxt, c->snd_una + c->snd_wnd);
       // Rule (1) first; rule (2), new data, before rule (3).
       if (have && (ns.rule == NextSegRule::lost || !can_send_new)) {
-        const uint32_t len = std::min<uint32_t>(ns.len, data_end - ns.seq);
+        const uint32_t len = std::min({ns.len, uint32_t{data_end - ns.seq}, seg_max});
         send_segment(c, ns.seq, len, kAck);
         counters_.event(c->key.iface, Event::tcp_retransmits);
         c->high_rxt = ns.seq + len;
@@ -248,7 +249,7 @@ void TcpStack::output(Conn* c) {
       }
       if (can_send_new) {
         const uint32_t len =
-            std::min({uint32_t{c->mss}, uint32_t{data_end - c->snd_nxt}, uint32_t{c->snd_una + c->snd_wnd - c->snd_nxt}});
+            std::min({seg_max, uint32_t{data_end - c->snd_nxt}, uint32_t{c->snd_una + c->snd_wnd - c->snd_nxt}});
         send_segment(c, c->snd_nxt, len, kAck);
         c->snd_nxt += len;
         pipe += len;
@@ -259,14 +260,15 @@ void TcpStack::output(Conn* c) {
     }
   } else {
     const uint32_t wnd = std::min(c->cc.cwnd, c->snd_wnd);
+    const uint32_t seg_max = c->seg_max();
     while (seq_lt(c->snd_nxt, data_end)) {
       const uint32_t unsent = data_end - c->snd_nxt;
       const uint32_t inflight = c->snd_nxt - c->snd_una;
       const uint32_t avail = wnd > inflight ? wnd - inflight : 0;
-      const uint32_t len = std::min({uint32_t{c->mss}, unsent, avail});
+      const uint32_t len = std::min({seg_max, unsent, avail});
       // RFC 9293 §3.8.6.2.1 sender SWS avoidance (Nagle off): full segments,
       // the tail of what is queued, or half the largest window seen.
-      if (len == 0 || (len < c->mss && len < unsent && len < c->max_snd_wnd / 2)) break;
+      if (len == 0 || (len < seg_max && len < unsent && len < c->max_snd_wnd / 2)) break;
       const bool retransmit = seq_lt(c->snd_nxt, c->snd_max);
       send_segment(c, c->snd_nxt, len, static_cast<uint8_t>(kAck | (len == unsent ? kPsh : 0)));
       if (retransmit) counters_.event(c->key.iface, Event::tcp_retransmits);
