@@ -70,8 +70,8 @@
   X(arp_replies_sent, "ARP replies sent")                                                  \
   X(arp_requests_sent, "ARP requests sent to resolve or confirm a neighbor")               \
   X(arp_replies_received, "ARP replies received")                                          \
-  X(icmp_echo_replies_sent, "ICMP echo replies sent")                                      \
-  X(icmp6_echo_replies_sent, "ICMPv6 echo replies sent")                                   \
+  X(icmp_echo_replies_sent, "ICMP echo replies sent (or waiting for address resolution)")                                      \
+  X(icmp6_echo_replies_sent, "ICMPv6 echo replies sent (or waiting for address resolution)")                                   \
   X(nd_solicitations_received, "neighbor solicitations for our addresses")                 \
   X(nd_advertisements_sent, "neighbor advertisements sent")                                \
   X(nd_solicitations_sent, "neighbor solicitations sent to resolve or confirm a neighbor") \

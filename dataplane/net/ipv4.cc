@@ -120,11 +120,10 @@ void NetWorker::icmp_input(const Iface& f, rte_mbuf* m, uint16_t ihl, bool broad
   ip->src_addr = f.ip4;
   ip->time_to_live = 64;
   ip->fragment_offset = 0;
-  counters_.event(f.index, Event::icmp_echo_replies_sent);
-  ipv4_output(f, m);
+  if (ipv4_output(f, m)) counters_.event(f.index, Event::icmp_echo_replies_sent);
 }
 
-void NetWorker::ipv4_output(const Iface& f, rte_mbuf* m) {
+bool NetWorker::ipv4_output(const Iface& f, rte_mbuf* m) {
   auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
   m->l3_len = rte_ipv4_hdr_len(ip);
   ip->hdr_checksum = 0;
@@ -137,7 +136,7 @@ void NetWorker::ipv4_output(const Iface& f, rte_mbuf* m) {
   if (dst == f.bcast4 || dst == RTE_BE32(0xffffffff)) {
     static const rte_ether_addr kBroadcast{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
     eth_output(f, m, kBroadcast, RTE_ETHER_TYPE_IPV4);
-    return;
+    return true;
   }
   rte_be32_t next_hop;
   if (f.on_link4(dst)) {
@@ -146,11 +145,12 @@ void NetWorker::ipv4_output(const Iface& f, rte_mbuf* m) {
     next_hop = f.gw4;
   } else {
     drop(f, m, Drop::no_route);
-    return;
+    return false;
   }
   rte_ether_addr mac;
-  if (neigh_.resolve(f.index, NeighAddr::v4(next_hop), m, &mac) == NeighVerdict::ready)
-    eth_output(f, m, mac, RTE_ETHER_TYPE_IPV4);
+  const NeighVerdict v = neigh_.resolve(f.index, NeighAddr::v4(next_hop), m, &mac);
+  if (v == NeighVerdict::ready) eth_output(f, m, mac, RTE_ETHER_TYPE_IPV4);
+  return v != NeighVerdict::dropped;
 }
 
 }  // namespace lg::net

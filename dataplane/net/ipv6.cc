@@ -157,28 +157,32 @@ void NetWorker::icmp6_input(const Iface& f, rte_mbuf* m, uint16_t off, bool mult
   const uint16_t c = finish_cksum(ipv6_pseudo_sum(dst, src, len, kIcmp6), mbuf_sum(m, sizeof(rte_ipv6_hdr), len));
   std::memcpy(icmp + 2, &c, 2);
   m->l3_len = sizeof(rte_ipv6_hdr);
-  counters_.event(f.index, Event::icmp6_echo_replies_sent);
-  ipv6_output(f, m);
+  if (ipv6_output(f, m)) counters_.event(f.index, Event::icmp6_echo_replies_sent);
 }
 
-void NetWorker::ipv6_output(const Iface& f, rte_mbuf* m) {
-  const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv6_hdr*);
-  const Ip6 dst = addr_of(ip->dst_addr);
+bool NetWorker::ipv6_output(const Iface& f, rte_mbuf* m) {
+  const Ip6 dst = addr_of(rte_pktmbuf_mtod(m, const rte_ipv6_hdr*)->dst_addr);
+  if (ipv6_is_multicast(dst) || f.on_link6(dst)) {
+    ipv6_output_on_link(f, m, dst);
+    return true;
+  }
+  if (!f.has_gw6) {
+    drop(f, m, Drop::no_route);
+    return false;
+  }
+  rte_ether_addr mac;
+  const NeighVerdict v = neigh_.resolve(f.index, NeighAddr::v6(f.gw6), m, &mac);
+  if (v == NeighVerdict::ready) eth_output(f, m, mac, RTE_ETHER_TYPE_IPV6);
+  return v != NeighVerdict::dropped;
+}
+
+void NetWorker::ipv6_output_on_link(const Iface& f, rte_mbuf* m, const Ip6& dst) {
   if (ipv6_is_multicast(dst)) {
     eth_output(f, m, ipv6_multicast_mac(dst), RTE_ETHER_TYPE_IPV6);
     return;
   }
-  Ip6 next_hop;
-  if (f.on_link6(dst)) {
-    next_hop = dst;
-  } else if (f.has_gw6) {
-    next_hop = f.gw6;
-  } else {
-    drop(f, m, Drop::no_route);
-    return;
-  }
   rte_ether_addr mac;
-  if (neigh_.resolve(f.index, NeighAddr::v6(next_hop), m, &mac) == NeighVerdict::ready)
+  if (neigh_.resolve(f.index, NeighAddr::v6(dst), m, &mac) == NeighVerdict::ready)
     eth_output(f, m, mac, RTE_ETHER_TYPE_IPV6);
 }
 

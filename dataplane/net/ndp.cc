@@ -85,9 +85,12 @@ void NetWorker::ns_input(const Iface& f, rte_mbuf* m, uint16_t off, uint16_t len
   }
   counters_.event(f.index, Event::nd_solicitations_received);
   if (!dad && nd.lla != nullptr) learn(f, NeighAddr::v6(nd.src), *nd.lla, NeighLearn::heard);
+  // §7.2.4: answer to the solicitor at the link-layer address it gave (it
+  // is on this link, whatever its prefix), or to all-nodes during DAD.
+  const rte_ether_addr solicitor = nd.lla ? *nd.lla : rte_ether_addr{};
+  const bool have_lla = nd.lla != nullptr;
   rte_pktmbuf_free(m);
-  // §7.2.4: answer to the solicitor, or to all-nodes when it has no address yet.
-  neighbor_advert(f, nd.target, dad ? kAllNodes() : nd.src, !dad);
+  neighbor_advert(f, nd.target, dad ? kAllNodes() : nd.src, !dad, have_lla && !dad ? &solicitor : nullptr);
 }
 
 void NetWorker::na_input(const Iface& f, rte_mbuf* m, uint16_t off, uint16_t len) {
@@ -108,13 +111,17 @@ void NetWorker::na_input(const Iface& f, rte_mbuf* m, uint16_t off, uint16_t len
   rte_pktmbuf_free(m);
 }
 
-void NetWorker::neighbor_advert(const Iface& f, const Ip6& target, const Ip6& dst, bool solicited) {
+void NetWorker::neighbor_advert(const Iface& f, const Ip6& target, const Ip6& dst, bool solicited,
+                                const rte_ether_addr* dst_mac) {
   rte_mbuf* m = alloc(f);
   if (m == nullptr) return;
   const uint8_t flags = static_cast<uint8_t>(kFlagOverride | (solicited ? kFlagSolicited : 0));
   build_nd(m, kNeighborAdvert, flags & ~kFlagRouter, target, dst, target, kOptTargetLla, f.mac);
   counters_.event(f.index, Event::nd_advertisements_sent);
-  ipv6_output(f, m);
+  if (dst_mac != nullptr)
+    eth_output(f, m, *dst_mac, RTE_ETHER_TYPE_IPV6);
+  else
+    ipv6_output_on_link(f, m, dst);
 }
 
 void NetWorker::neighbor_solicit(const Iface& f, const Ip6& target, const rte_ether_addr* unicast) {

@@ -65,8 +65,10 @@ class NetWorker {
   unsigned poll_inbox();                                    // apply other workers' neighbor news
 
   // Send m (at its L3 header, header complete) through route + neighbor.
-  void ipv4_output(const Iface& f, rte_mbuf* m);
-  void ipv6_output(const Iface& f, rte_mbuf* m);
+  // false: no route (m dropped and counted); true: sent or waiting for
+  // address resolution.
+  bool ipv4_output(const Iface& f, rte_mbuf* m);
+  bool ipv6_output(const Iface& f, rte_mbuf* m);
 
   NeighTable& neighbors() { return neigh_; }
   void set_l4(L4Hooks hooks) { l4_ = hooks; }
@@ -85,7 +87,10 @@ class NetWorker {
   void ns_input(const Iface& f, rte_mbuf* m, uint16_t off, uint16_t len);
   void na_input(const Iface& f, rte_mbuf* m, uint16_t off, uint16_t len);
   void neighbor_solicit(const Iface& f, const Ip6& target, const rte_ether_addr* unicast);
-  void neighbor_advert(const Iface& f, const Ip6& target, const Ip6& dst, bool solicited);
+  void neighbor_advert(const Iface& f, const Ip6& target, const Ip6& dst, bool solicited,
+                       const rte_ether_addr* dst_mac);
+  // To an on-link neighbor, whatever the prefixes say (RFC 4861 replies).
+  void ipv6_output_on_link(const Iface& f, rte_mbuf* m, const Ip6& dst);
   void learn(const Iface& f, const NeighAddr& a, const rte_ether_addr& mac, NeighLearn how);
 
   void drop(const Iface& f, rte_mbuf* m, Drop reason) {
