@@ -218,3 +218,20 @@ def test_blind_rst_syn_and_ack_injection_does_not_kill_a_live_connection(linegat
     inject(rcv_nxt + 10, 0, RST)
     lg.wait_counter("tcp_resets_received", before["port.p0.tcp_resets_received"] + 1)
     s.close()
+
+
+def test_keepalive_ends_a_connection_whose_peer_went_silent(linegate_factory):
+    """RFC 1122 §4.2.3.6: probes after keepalive_ms of silence; with no answer
+    the connection ends and is counted as timed out."""
+    lg = start(linegate_factory, tcp={"keepalive_ms": 300})
+    s = socket.create_connection((lg.ip4, ECHO), timeout=10)
+    s.sendall(b"x")
+    assert s.recv(1) == b"x"
+    lg.wait_counter("tcp_keepalive_probes", 1, timeout=10)  # answered: the kernel ACKs probes
+    assert lg.counter("tcp_established") == 1
+    # The peer vanishes: its address goes away, so probes are no longer answered.
+    lgtest.run(["ip", "addr", "del", f"{lg.peer4}/{lg.plen4}", "dev", lg.kernel_if])
+    lg.wait_counter("tcp_connections_timed_out", 1, timeout=30)
+    assert lg.counter("tcp_established") == 0
+    assert lg.counter("app_streams_failed") == 1
+    s.close()
