@@ -174,6 +174,7 @@ void TcpStack::listen_input(Listener& l, const FlowKey& key, Segment& seg) {
   c->snd_wl1 = seg.seq;
   c->snd_wl2 = c->iss;
   set_state(c, State::syn_received);
+  c->rcv_adv = c->rcv_nxt + std::min<uint32_t>(c->rcv_buf, 0xffff);
   send_segment(c, c->iss, 0, kSyn | kAck);
   arm_rto(c);
 }
@@ -202,7 +203,7 @@ bool TcpStack::syn_sent_input(Conn* c, Segment& seg) {
   c->snd_wl2 = seg.ack;
   if (seg.has(kAck)) {
     c->snd_una = seg.ack;
-    c->snd_wnd = static_cast<uint32_t>(seg.wnd) << c->snd_wscale;
+    c->snd_wnd = seg.wnd;  // RFC 7323 §2.2
     c->max_snd_wnd = c->snd_wnd;
     c->rtx_count = 0;
     c->rtt.clear_backoff();
@@ -232,6 +233,7 @@ bool TcpStack::syn_sent_input(Conn* c, Segment& seg) {
   }
   // Simultaneous open (§3.10.7.3 fourth step).
   set_state(c, State::syn_received);
+  c->rcv_adv = c->rcv_nxt + std::min<uint32_t>(c->rcv_buf, 0xffff);
   send_segment(c, c->iss, 0, kSyn | kAck);
   arm_rto(c);
   return true;
@@ -272,6 +274,11 @@ bool TcpStack::conn_input(Conn* c, Segment& seg) {
     return true;
   }
 
+  if (c->state == State::time_wait && seg.has(kFin) && !seg.has(kRst) && seg.seq + seg.seq_len() == c->rcv_nxt) {
+    send_ack(c);
+    timers_.arm_after(c->rtx_timer, uint64_t{cfg_.time_wait_ms} * (tsc_hz_ / 1000));
+    return true;
+  }
   // RFC 7323 §5.3 R1: PAWS.
   if (c->ts_on && seg.opt.has_ts && !seg.has(kRst) && static_cast<int32_t>(seg.opt.ts_val - c->ts_recent) < 0) {
     counters_.drop(c->key.iface, Drop::tcp_paws);
@@ -349,7 +356,7 @@ bool TcpStack::conn_input(Conn* c, Segment& seg) {
     c->ts_recent = seg.opt.ts_val;
 
   const uint32_t gen = c->gen;
-  bool accepted = false;
+  bool accepted = false, connected = false;
   void* listener_ctx = c->listener ? c->listener->ctx : nullptr;
   if (c->state == State::syn_received) {
     if (!(seq_gt(seg.ack, c->snd_una) && seq_leq(seg.ack, c->snd_max))) {
@@ -361,12 +368,24 @@ bool TcpStack::conn_input(Conn* c, Segment& seg) {
     c->snd_wl1 = seg.seq;
     c->snd_wl2 = seg.ack;
     enter_established(c);
-    counters_.event(c->key.iface, Event::tcp_connections_accepted);
-    accepted = true;
+    if (c->passive) {
+      counters_.event(c->key.iface, Event::tcp_connections_accepted);
+      accepted = true;
+    } else {
+      counters_.event(c->key.iface, Event::tcp_connections_connected);
+      connected = true;
+    }
   }
 
   bool writable = false;
-  if (!process_ack(c, seg, &writable)) return false;
+  switch (process_ack(c, seg, &writable)) {
+    case AckResult::proceed:
+      break;
+    case AckResult::drop:  // RFC 5961 §5.2: the whole segment goes, data included
+      return true;
+    case AckResult::freed:
+      return false;
+  }
 
   bool readable = false;
   if (seg.len > 0 || seg.has(kFin)) process_data(c, seg, &readable);
@@ -375,6 +394,10 @@ bool TcpStack::conn_input(Conn* c, Segment& seg) {
 
   // Application callbacks last: they may write, close or abort.
   if (accepted && !deliver_accept(c, listener_ctx)) return false;
+  if (connected && c->ops && c->ops->on_connected) {
+    c->ops->on_connected(c->app, c);
+    if (c->gen != gen || !c->in_table) return false;
+  }
   if (readable && c->ops && c->ops->on_readable) {
     c->ops->on_readable(c->app, c);
     if (c->gen != gen || !c->in_table) return false;
@@ -397,18 +420,18 @@ bool TcpStack::deliver_accept(Conn* c, void* listener_ctx) {
   return c->gen == gen && c->in_table;
 }
 
-bool TcpStack::process_ack(Conn* c, const Segment& seg, bool* writable) {
+TcpStack::AckResult TcpStack::process_ack(Conn* c, const Segment& seg, bool* writable) {
   const Seq ack = seg.ack;
   // RFC 5961 §5.2: ACKs for data never sent or too far in the past.
   if (seq_gt(ack, c->snd_max)) {
     counters_.drop(c->key.iface, Drop::tcp_ack_invalid);
     challenge_ack(c);
-    return true;
+    return AckResult::drop;
   }
   if (seq_lt(ack, c->snd_una - c->max_snd_wnd)) {
     counters_.drop(c->key.iface, Drop::tcp_ack_invalid);
     send_ack(c);
-    return true;
+    return AckResult::drop;
   }
 
   const uint32_t old_wnd = c->snd_wnd;
@@ -485,12 +508,12 @@ bool TcpStack::process_ack(Conn* c, const Segment& seg, bool* writable) {
           break;
         case State::last_ack:
           free_conn(c, CloseReason::normal);
-          return false;
+          return AckResult::freed;
         default:
           break;
       }
     }
-    return true;
+    return AckResult::proceed;
   }
 
   // ack == snd_una: a duplicate? (RFC 5681 §2 definition)
@@ -515,7 +538,7 @@ bool TcpStack::process_ack(Conn* c, const Segment& seg, bool* writable) {
       c->cc.cwnd += c->mss;  // RFC 5681 §3.2 step 4: inflate for each segment that left
     }
   }
-  return true;
+  return AckResult::proceed;
 }
 
 void TcpStack::process_data(Conn* c, Segment& seg, bool* readable) {

@@ -115,6 +115,7 @@ Conn* TcpStack::alloc_conn(const FlowKey& key) {
 
 void TcpStack::notify_closed(Conn* c, CloseReason why) {
   if (c->ops == nullptr || c->app_closed) return;
+  if (c->passive && c->state == State::syn_received) return;
   const AppOps* ops = c->ops;
   c->ops = nullptr;
   if (ops->on_closed) ops->on_closed(c->app, c, why);

@@ -101,6 +101,8 @@ class TcpStack {
   void abort(Conn* c);     // RST now; no more callbacks
 
   uint32_t connections() const { return used_; }
+  // The connection with this 4-tuple, in any state (diagnostics and tests).
+  Conn* find(const FlowKey& key) const { return lookup(key); }
 
   // Internals shared by input.cc / output.cc / timers.cc.
   const TcpConfig& config() const { return cfg_; }
@@ -119,7 +121,6 @@ class TcpStack {
   void notify_closed(Conn* c, CloseReason why);
 
  private:
-  friend struct InputPath;
   Conn* alloc_conn(const FlowKey& key);
   Conn* lookup(const FlowKey& key) const;
   void init_conn(Conn* c, const FlowKey& key);
@@ -127,7 +128,8 @@ class TcpStack {
   // Each returns false when the connection was freed.
   bool conn_input(Conn* c, Segment& seg);
   bool syn_sent_input(Conn* c, Segment& seg);
-  bool process_ack(Conn* c, const Segment& seg, bool* events_writable);
+  enum class AckResult : uint8_t { proceed, drop, freed };
+  AckResult process_ack(Conn* c, const Segment& seg, bool* events_writable);
   void process_data(Conn* c, Segment& seg, bool* readable);
   void process_fin(Conn* c);
   void ooo_insert(Conn* c, Seq seq, rte_mbuf* m, uint32_t len);

@@ -39,7 +39,10 @@ void TcpStack::timer_rtx(Conn* c) {
       c->rtt_timing = false;
       counters_.event(c->key.iface, Event::tcp_retransmits);
       send_segment(c, c->iss, 0, c->state == State::syn_sent ? kSyn : (kSyn | kAck));
-      arm_rto(c);
+      {
+        const uint64_t left_us = uint64_t{cfg_.connect_timeout_ms} * 1000 - (now_us_ - c->opened_us);
+        timers_.arm_after(c->rtx_timer, std::min<uint64_t>(c->rtt.rto_us(), left_us) * tsc_per_us_);
+      }
       return;
     }
     default:
