@@ -165,7 +165,13 @@ def test_syn_flood_gets_cookies_and_legitimate_connections_complete(linegate_fac
             w.join(30)
     assert outcomes and all(o is True for o in outcomes), [o for o in outcomes if o is not True][:5]
     s = lg.stats()
-    assert s["port.p0.tcp_syncookies_sent"] > 90_000, s["port.p0.tcp_syncookies_sent"]
+    # Not every spoofed SYN reaches the dataplane (the kernel's tap queue drops
+    # some when the machine is busy); every one that did and found the backlog
+    # full was answered with a cookie, not with state.
+    syns_seen = s["port.p0.tcp_segments_received"]
+    assert syns_seen > 50_000, syns_seen
+    legit_segments = 8 * len(outcomes)  # a short echo exchange is at most 8 segments our way
+    assert s["port.p0.tcp_syncookies_sent"] >= syns_seen - 256 - legit_segments, s
     assert s["port.p0.tcp_half_open"] <= 256
     # A fresh connection after the flood still works.
     got, equal = echo_transfer(lg.ip4, ECHO, 1 * MB)
