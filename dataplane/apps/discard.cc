@@ -5,29 +5,13 @@ namespace lg::apps {
 namespace {
 
 void readable(void* app, tcp::Conn* c) {
-  tcp::TcpStack& s = static_cast<TestApps*>(app)->stack();
-  while (rte_mbuf* m = s.read(c, UINT32_MAX)) {
-    s.counters().event(c->key.iface, Event::app_bytes_received, rte_pktmbuf_pkt_len(m));
-    rte_pktmbuf_free(m);
-  }
-  if (s.eof(c)) {
-    s.counters().event(c->key.iface, Event::app_streams_completed);
-    s.close(c);
-  }
-}
-
-bool accept(void* ctx, tcp::Conn* c) {
-  c->app = ctx;
-  return true;
-}
-
-void closed(void* app, tcp::Conn* c, tcp::CloseReason why) {
-  if (why != tcp::CloseReason::normal)
-    static_cast<TestApps*>(app)->stack().counters().event(c->key.iface, Event::app_streams_failed);
+  TestApps& apps = *static_cast<TestApps*>(app);
+  read_and_drop(apps, c);
+  finish_if_eof(apps, c, true);
 }
 
 }  // namespace
 
-const tcp::AppOps kDiscardOps = {accept, nullptr, readable, nullptr, closed};
+const tcp::AppOps kDiscardOps = {accept_into, nullptr, readable, nullptr, count_abnormal_close};
 
 }  // namespace lg::apps

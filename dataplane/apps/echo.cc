@@ -23,26 +23,14 @@ void pump(void* app, tcp::Conn* c) {
     }
     s.counters().event(port, Event::app_bytes_sent, len);
   }
-  if (s.readable(c) > 0) {
+  if (s.readable(c) > 0)
     s.want_writable(c);
-  } else if (s.eof(c)) {
-    s.counters().event(port, Event::app_streams_completed);
-    s.close(c);  // half-close propagated: our FIN follows the echoed data
-  }
-}
-
-bool accept(void* ctx, tcp::Conn* c) {
-  c->app = ctx;
-  return true;
-}
-
-void closed(void* app, tcp::Conn* c, tcp::CloseReason why) {
-  if (why != tcp::CloseReason::normal)
-    static_cast<TestApps*>(app)->stack().counters().event(c->key.iface, Event::app_streams_failed);
+  else
+    finish_if_eof(*static_cast<TestApps*>(app), c, true);  // half-close propagated: our FIN follows the echo
 }
 
 }  // namespace
 
-const tcp::AppOps kEchoOps = {accept, nullptr, pump, pump, closed};
+const tcp::AppOps kEchoOps = {accept_into, nullptr, pump, pump, count_abnormal_close};
 
 }  // namespace lg::apps

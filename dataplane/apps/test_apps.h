@@ -57,6 +57,16 @@ class TestApps {
 // shuts the stream down when done. Shared by source and client.
 void pump_pattern(TestApps& apps, tcp::Conn* c);
 
+// Callback pieces the applications share.
+bool accept_into(void* apps, tcp::Conn* c);                      // c->app = the TestApps
+void count_abnormal_close(void* apps, tcp::Conn* c, tcp::CloseReason why);
+void read_and_drop(TestApps& apps, tcp::Conn* c);                 // consume what is readable
+// At end of stream: count the stream (completed if `done`) and close our side.
+void finish_if_eof(TestApps& apps, tcp::Conn* c, bool done);
+// Source and client streams: send the pattern, drop what comes back.
+void readable_pattern_stream(void* apps, tcp::Conn* c);
+void writable_pattern_stream(void* apps, tcp::Conn* c);
+
 extern const tcp::AppOps kEchoOps;
 extern const tcp::AppOps kDiscardOps;
 extern const tcp::AppOps kSourceOps;

@@ -41,13 +41,7 @@ Conn* TcpStack::connect(unsigned iface, uint8_t family, const uint8_t* remote, u
     counters_.drop(iface, Drop::tcp_table_full);
     return nullptr;
   }
-  FlowKey key{};
-  std::memcpy(key.local, family == 4 ? reinterpret_cast<const uint8_t*>(&f.ip4) : f.ip6.b, family == 4 ? 4 : 16);
-  std::memcpy(key.remote, remote, family == 4 ? 4 : 16);
-  key.lport = lport;
-  key.rport = rport;
-  key.family = family;
-  key.iface = static_cast<uint8_t>(iface);
+  const FlowKey key = active_key(iface, family, remote, lport, rport);
   Conn* c = alloc_conn(key);
   if (c == nullptr) return nullptr;
   c->ops = ops;

@@ -179,19 +179,26 @@ uint32_t TcpStack::initial_seq(const FlowKey& key) {
   return h + static_cast<uint32_t>(now_us_ / 4);
 }
 
+FlowKey TcpStack::active_key(unsigned iface, uint8_t family, const uint8_t* remote, uint16_t lport,
+                             uint16_t rport) const {
+  const net::Iface& f = ifaces_[iface];
+  FlowKey k{};
+  std::memcpy(k.local, family == 4 ? reinterpret_cast<const uint8_t*>(&f.ip4) : f.ip6.b, family == 4 ? 4 : 16);
+  std::memcpy(k.remote, remote, family == 4 ? 4 : 16);
+  k.lport = lport;
+  k.rport = rport;
+  k.family = family;
+  k.iface = static_cast<uint8_t>(iface);
+  return k;
+}
+
 uint16_t TcpStack::pick_local_port(unsigned iface, uint8_t family, const uint8_t* remote, uint16_t rport) {
   const net::Iface& f = ifaces_[iface];
   const auto& key = drv::symmetric_rss_key();
   for (unsigned tries = 0; tries < 28232; ++tries) {
     const uint16_t port = next_port_;
     next_port_ = static_cast<uint16_t>(next_port_ >= 60999 ? 32768 : next_port_ + 1);
-    FlowKey k{};
-    std::memcpy(k.local, family == 4 ? reinterpret_cast<const uint8_t*>(&f.ip4) : f.ip6.b, family == 4 ? 4 : 16);
-    std::memcpy(k.remote, remote, family == 4 ? 4 : 16);
-    k.lport = port;
-    k.rport = rport;
-    k.family = family;
-    k.iface = static_cast<uint8_t>(iface);
+    const FlowKey k = active_key(iface, family, remote, port, rport);
     if (lookup(k) != nullptr) continue;
     if (f.offloads.rss && f.queues > 1) {
       // Seastar-style: the reply (remote → us) must hash to our own queue.

@@ -144,6 +144,8 @@ class TcpStack {
   bool seq_acceptable(const Conn* c, const Segment& seg) const;
   Listener* find_listener(uint16_t port);
   uint16_t pick_local_port(unsigned iface, uint8_t family, const uint8_t* remote, uint16_t rport);
+  // The key of a connection we open from iface's address.
+  FlowKey active_key(unsigned iface, uint8_t family, const uint8_t* remote, uint16_t lport, uint16_t rport) const;
   uint32_t ts_now() const { return static_cast<uint32_t>(now_us_ / 1000); }  // RFC 7323 §5.4: 1 ms clock
   uint32_t initial_seq(const FlowKey& key);
   uint32_t rcv_window(const Conn* c) const;
