@@ -45,6 +45,7 @@ ports:
     ipv6: fd99::2/64
     gateway: 10.99.0.1
 admin: $ADMIN
+test_apps: [{kind: echo, port: 7}]
 YAML
 step "bootstrap ($work/bootstrap.yaml)"
 cat "$work/bootstrap.yaml"
@@ -68,6 +69,19 @@ ping -c 5 -i 0.2 -W 2 10.99.0.2
 ping -6 -c 5 -i 0.2 -W 2 fd99::2
 step "the kernel resolved the dataplane's MAC (ARP, ND)"
 ip neigh show dev "$TAP"
+
+step "TCP: 10 MB through the dataplane's echo service (userspace TCP), checked by sha256"
+/usr/bin/python3 - <<'PY'
+import hashlib, os, socket, threading
+data = os.urandom(10_000_000)
+s = socket.create_connection(("10.99.0.2", 7), timeout=30)
+got = bytearray()
+t = threading.Thread(target=lambda: [got.extend(b) for b in iter(lambda: s.recv(1 << 16), b"")])
+t.start(); s.sendall(data); s.shutdown(socket.SHUT_WR); t.join(60)
+same = hashlib.sha256(got).digest() == hashlib.sha256(data).digest()
+print(f"sent {len(data)} bytes, echoed {len(got)} bytes, sha256 {'equal' if same else 'DIFFERENT'}")
+raise SystemExit(0 if same else 1)
+PY
 
 step "counters: admin /stats/prometheus (non-zero samples)"
 curl -s "http://$ADMIN/stats/prometheus" | grep -v '^#' | grep -v ' 0$'
