@@ -126,6 +126,11 @@ struct Conn {
   uint64_t opened_us;
 
   SegQueue sndq;  // from snd_una: sent-unacked then unsent
+  // Where the last transmission ended in sndq, so sending new data does not
+  // walk the queue from its head. Valid while tx_cursor_seq >= snd_una: ACKs
+  // only free or trim segments below snd_una.
+  rte_mbuf* tx_cursor;
+  Seq tx_cursor_seq;  // sequence number of tx_cursor's first byte
   SegQueue rcvq;  // in order, not yet read
   uint8_t nooo;
   OooRange ooo[kMaxOoo];

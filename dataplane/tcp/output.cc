@@ -34,12 +34,20 @@ uint16_t advertise(Conn* c, uint32_t free_space) {
 
 }  // namespace
 
-rte_mbuf* TcpStack::clone_range(const Conn* c, Seq seq, uint32_t len) {
-  uint32_t off = seq - c->snd_una;
+rte_mbuf* TcpStack::clone_range(Conn* c, Seq seq, uint32_t len) {
+  // New data starts where the last transmission ended; retransmissions
+  // (below the cursor) walk from the head.
+  rte_mbuf* s = c->sndq.head;
+  Seq s_seq = c->snd_una;
+  if (c->tx_cursor != nullptr && seq_geq(c->tx_cursor_seq, c->snd_una) && seq_geq(seq, c->tx_cursor_seq)) {
+    s = c->tx_cursor;
+    s_seq = c->tx_cursor_seq;
+  }
+  uint32_t off = seq - s_seq;
   rte_mbuf* head = nullptr;
   rte_mbuf* tail = nullptr;
   uint16_t segs = 0;
-  for (rte_mbuf* s = c->sndq.head; s != nullptr && len > 0; s = s->next) {
+  for (; s != nullptr && len > 0; s_seq += s->data_len, s = s->next) {
     if (off >= s->data_len) {
       off -= s->data_len;
       continue;
@@ -62,6 +70,8 @@ rte_mbuf* TcpStack::clone_range(const Conn* c, Seq seq, uint32_t len) {
     ++segs;
     len -= take;
     off = 0;
+    c->tx_cursor = s;
+    c->tx_cursor_seq = s_seq;
   }
   if (head == nullptr) return nullptr;
   uint32_t total = 0;

@@ -156,6 +156,7 @@ void TcpStack::free_conn(Conn* c, CloseReason why) {
   timers_.cancel(c->delack_timer);
   timers_.cancel(c->ka_timer);
   c->sndq.clear();
+  c->tx_cursor = nullptr;
   c->rcvq.clear();
   for (uint8_t k = 0; k < c->nooo; ++k) rte_pktmbuf_free(c->ooo[k].head);
   c->nooo = 0;

@@ -161,7 +161,7 @@ class TcpStack {
   // IP + TCP headers in a fresh mbuf, data chained behind, checksum, out.
   void emit(const FlowKey& key, Seq seq, Seq ack, uint8_t flags, uint16_t wnd, const OptionsOut& o, rte_mbuf* data,
             uint32_t data_len);
-  rte_mbuf* clone_range(const Conn* c, Seq seq, uint32_t len);
+  rte_mbuf* clone_range(Conn* c, Seq seq, uint32_t len);
 
   TcpConfig cfg_;
   unsigned worker_;

@@ -39,7 +39,11 @@ void TcpStack::syncookie_reply(const FlowKey& key, const Segment& seg) {
   if (seg.opt.has_ts) {
     o.ts = true;
     const uint32_t flags = (seg.opt.sack_permitted ? 0x10u : 0u) | (seg.opt.has_wscale ? seg.opt.wscale : 0xfu);
-    o.ts_val = (ts_now() & ~0x1fu) | flags;
+    // The flags ride in the low bits; never let that put our clock ahead of
+    // itself, or the peer's PAWS would drop our next segments (as Linux does).
+    const uint32_t now_ts = ts_now();
+    o.ts_val = (now_ts & ~0x1fu) | flags;
+    if (static_cast<int32_t>(o.ts_val - now_ts) > 0) o.ts_val -= 0x20;
     o.ts_ecr = seg.opt.ts_val;
     o.wscale = seg.opt.has_wscale;
     o.wscale_value = ws;

@@ -132,6 +132,7 @@ void TcpStack::enter_time_wait(Conn* c) {
   timers_.cancel(c->delack_timer);
   timers_.cancel(c->ka_timer);
   c->sndq.clear();
+  c->tx_cursor = nullptr;
   notify_closed(c, CloseReason::normal);
   if (!c->in_table) return;
   if (cfg_.time_wait_ms == 0) {
