@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "dataplane/net/net_worker.h"
+#include "tests/unit/ring_port.h"
 
 namespace lg::net {
 namespace {
@@ -166,17 +167,9 @@ class NetTest : public testing::Test {
     const std::string id = std::to_string(n++);
     pool_ = rte_pktmbuf_pool_create(("net_pool_" + id).c_str(), 4096, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
     ASSERT_NE(pool_, nullptr);
-    rx_ring_ = rte_ring_create(("net_rx_" + id).c_str(), 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    tx_ring_ = rte_ring_create(("net_tx_" + id).c_str(), 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    const int port = rte_eth_from_rings(("net_ring_" + id).c_str(), &rx_ring_, 1, &tx_ring_, 1, 0);
-    ASSERT_GE(port, 0);
-    port_id_ = static_cast<uint16_t>(port);
-    // A port that is not started has dummy burst functions that send nothing.
-    rte_eth_conf conf{};
-    ASSERT_EQ(rte_eth_dev_configure(port_id_, 1, 1, &conf), 0);
-    ASSERT_EQ(rte_eth_rx_queue_setup(port_id_, 0, 256, 0, nullptr, pool_), 0);
-    ASSERT_EQ(rte_eth_tx_queue_setup(port_id_, 0, 256, 0, nullptr), 0);
-    ASSERT_EQ(rte_eth_dev_start(port_id_), 0);
+    port_ = std::make_unique<test::RingPort>("net", pool_);
+    ASSERT_TRUE(port_->ok());
+    port_id_ = port_->id();
 
     PortConfig pc;
     pc.name = "p0";
@@ -203,11 +196,7 @@ class NetTest : public testing::Test {
 
   void teardown() {
     worker_.reset();
-    drain();
-    rte_eth_dev_stop(port_id_);
-    rte_eth_dev_close(port_id_);
-    rte_ring_free(rx_ring_);
-    rte_ring_free(tx_ring_);
+    port_.reset();  // frees what it still holds
     EXPECT_EQ(rte_mempool_avail_count(pool_), 4096u) << "every mbuf is back in the pool";
     rte_mempool_free(pool_);
   }
@@ -227,17 +216,7 @@ class NetTest : public testing::Test {
 
   std::vector<Frame> drain() {
     std::vector<Frame> out;
-    void* obj;
-    while (rte_ring_dequeue(tx_ring_, &obj) == 0) {
-      auto* m = static_cast<rte_mbuf*>(obj);
-      Frame f;
-      f.b.resize(rte_pktmbuf_pkt_len(m));
-      rte_pktmbuf_read(m, 0, f.b.size(), f.b.data());
-      const void* p = rte_pktmbuf_read(m, 0, f.b.size(), f.b.data());
-      if (p != f.b.data()) std::memcpy(f.b.data(), p, f.b.size());
-      out.push_back(std::move(f));
-      rte_pktmbuf_free(m);
-    }
+    for (Bytes& b : port_->drain()) out.push_back(Frame{std::move(b)});
     return out;
   }
 
@@ -256,8 +235,7 @@ class NetTest : public testing::Test {
   }
 
   rte_mempool* pool_ = nullptr;
-  rte_ring* rx_ring_ = nullptr;
-  rte_ring* tx_ring_ = nullptr;
+  std::unique_ptr<test::RingPort> port_;
   uint16_t port_id_ = 0;
   std::vector<Iface> ifaces_;
   std::unique_ptr<TimerWheel> wheel_;

@@ -3,17 +3,16 @@
 // opening worker's queue. Checked against a bitwise Toeplitz written here
 // from the Microsoft RSS specification, not DPDK's rte_softrss.
 #include <gtest/gtest.h>
-#include <rte_eth_ring.h>
-#include <rte_ethdev.h>
-#include <rte_ring.h>
 
 #include <arpa/inet.h>
 
+#include <memory>
 #include <set>
 
 #include "dataplane/net/net_worker.h"
 #include "dataplane/tcp/stack.h"
 #include "drivers/port.h"
+#include "tests/unit/ring_port.h"
 
 namespace lg::tcp {
 namespace {
@@ -33,10 +32,9 @@ uint32_t toeplitz(const uint8_t* key, const uint8_t* data, size_t n) {
 TEST(TcpPortSelect, ReplyHashesToTheOpeningWorkersQueue) {
   rte_mempool* pool = rte_pktmbuf_pool_create("psel_pool", 4096, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
   ASSERT_NE(pool, nullptr);
-  rte_ring* rx = rte_ring_create("psel_rx", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-  rte_ring* tx = rte_ring_create("psel_tx", 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-  const int port = rte_eth_from_rings("psel_ring", &rx, 1, &tx, 1, 0);
-  ASSERT_GE(port, 0);
+  auto ring_port = std::make_unique<test::RingPort>("psel", pool);
+  ASSERT_TRUE(ring_port->ok());
+  const uint16_t port = ring_port->id();
 
   constexpr unsigned kQueues = 4, kWorker = 2, kReta = 128;
   PortConfig pc;
@@ -45,7 +43,7 @@ TEST(TcpPortSelect, ReplyHashesToTheOpeningWorkersQueue) {
   drv::Offloads off;
   off.rss = true;
   off.reta_size = kReta;
-  std::vector<net::Iface> ifaces{net::make_iface(0, static_cast<uint16_t>(port), rte_ether_addr{{2, 0, 0, 0, 0, 1}}, pc, off)};
+  std::vector<net::Iface> ifaces{net::make_iface(0, port, rte_ether_addr{{2, 0, 0, 0, 0, 1}}, pc, off)};
   ifaces[0].queues = kQueues;
 
   TimerWheel wheel(1000, 0);
@@ -86,11 +84,7 @@ TEST(TcpPortSelect, ReplyHashesToTheOpeningWorkersQueue) {
       EXPECT_EQ(toeplitz(key.data(), fwd, sizeof(fwd)), h);
     }
   }
-  void* obj;
-  while (rte_ring_dequeue(tx, &obj) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(obj));
-  rte_eth_dev_close(static_cast<uint16_t>(port));
-  rte_ring_free(rx);
-  rte_ring_free(tx);
+  ring_port.reset();  // frees the SYNs it holds
   rte_mempool_free(pool);
 }
 

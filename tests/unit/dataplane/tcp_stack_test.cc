@@ -6,10 +6,7 @@
 // fake TSC: the test moves it, hands it to the stack (set_clock) and to the
 // timer wheel (advance); nothing here reads a real clock.
 #include <gtest/gtest.h>
-#include <rte_ethdev.h>
-#include <rte_eth_ring.h>
 #include <rte_mbuf.h>
-#include <rte_ring.h>
 
 #include <arpa/inet.h>
 
@@ -25,6 +22,7 @@
 
 #include "dataplane/net/net_worker.h"
 #include "dataplane/tcp/stack.h"
+#include "tests/unit/ring_port.h"
 
 namespace lg::tcp {
 
@@ -373,20 +371,9 @@ class TcpStackTest : public testing::Test {
     const std::string id = std::to_string(n++);
     pool_ = rte_pktmbuf_pool_create(("tcp_pool_" + id).c_str(), kPoolSize, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
     ASSERT_NE(pool_, nullptr);
-    rx_ring_ = rte_ring_create(("tcp_rx_" + id).c_str(), 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    tx_ring_ = rte_ring_create(("tcp_tx_" + id).c_str(), 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    ASSERT_NE(rx_ring_, nullptr);
-    ASSERT_NE(tx_ring_, nullptr);
-    const int port = rte_eth_from_rings(("tcp_ring_" + id).c_str(), &rx_ring_, 1, &tx_ring_, 1, 0);
-    ASSERT_GE(port, 0);
-    port_id_ = static_cast<uint16_t>(port);
-    port_started_ = true;
-    // A port that is not started has dummy burst functions that send nothing.
-    rte_eth_conf conf{};
-    ASSERT_EQ(rte_eth_dev_configure(port_id_, 1, 1, &conf), 0);
-    ASSERT_EQ(rte_eth_rx_queue_setup(port_id_, 0, 256, 0, nullptr, pool_), 0);
-    ASSERT_EQ(rte_eth_tx_queue_setup(port_id_, 0, 256, 0, nullptr), 0);
-    ASSERT_EQ(rte_eth_dev_start(port_id_), 0);
+    port_ = std::make_unique<test::RingPort>("tcp", pool_);
+    ASSERT_TRUE(port_->ok());
+    port_id_ = port_->id();
 
     PortConfig pc;
     pc.name = "p0";
@@ -419,16 +406,8 @@ class TcpStackTest : public testing::Test {
     stack_.reset();
     if (worker_) worker_->flush();
     worker_.reset();
-    if (tx_ring_) drain_raw();
     wheel_.reset();
-    if (port_started_) {
-      rte_eth_dev_stop(port_id_);
-      rte_eth_dev_close(port_id_);
-      port_started_ = false;
-    }
-    rte_ring_free(rx_ring_);
-    rte_ring_free(tx_ring_);
-    rx_ring_ = tx_ring_ = nullptr;
+    port_.reset();  // frees what it still holds
     if (pool_ != nullptr) {
       EXPECT_EQ(rte_mempool_avail_count(pool_), kPoolSize) << "every mbuf is back in the pool";
       rte_mempool_free(pool_);
@@ -463,19 +442,7 @@ class TcpStackTest : public testing::Test {
   }
   void send(const TcpIn& in) { inject(tcp_frame(in)); }
 
-  std::vector<Bytes> drain_raw() {
-    std::vector<Bytes> out;
-    void* obj;
-    while (rte_ring_dequeue(tx_ring_, &obj) == 0) {
-      auto* m = static_cast<rte_mbuf*>(obj);
-      Bytes b(rte_pktmbuf_pkt_len(m));
-      const void* p = rte_pktmbuf_read(m, 0, b.size(), b.data());
-      if (p != b.data()) std::memcpy(b.data(), p, b.size());
-      out.push_back(std::move(b));
-      rte_pktmbuf_free(m);
-    }
-    return out;
-  }
+  std::vector<Bytes> drain_raw() { return port_->drain(); }
 
   // The TCP segments the stack transmitted since the last call (ARP and
   // other frames are skipped), each with checked checksums.
@@ -653,10 +620,8 @@ class TcpStackTest : public testing::Test {
   uint32_t app_off_ = 0;
   uint64_t tsc_ = kStartTsc;
   rte_mempool* pool_ = nullptr;
-  rte_ring* rx_ring_ = nullptr;
-  rte_ring* tx_ring_ = nullptr;
+  std::unique_ptr<test::RingPort> port_;
   uint16_t port_id_ = 0;
-  bool port_started_ = false;
   std::vector<net::Iface> ifaces_;
   std::unique_ptr<TimerWheel> wheel_;
   std::unique_ptr<LcoreCounters> counters_;
