@@ -169,6 +169,16 @@ def _scalar(v) -> str:
 # Parsing admin output
 
 
+def inet_checksum(data: bytes) -> int:
+    """RFC 1071 Internet checksum, for frames the tests build by hand."""
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
 def parse_stats_text(text: str) -> dict:
     """`name: value` lines into a dict; integer values become ints."""
     out = {}

@@ -7,6 +7,8 @@ import socket
 import struct
 import threading
 
+from lgtest import inet_checksum
+
 PATTERN_MOD = 251  # dataplane/apps/test_apps.h: byte k of a stream is k % 251
 
 
@@ -96,15 +98,6 @@ class Sink:
         return self.results
 
 
-def _csum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
-
-
 def mac_bytes(mac: str) -> bytes:
     return bytes(int(x, 16) for x in mac.split(":"))
 
@@ -116,9 +109,9 @@ def tcp_frame(dst_mac: str, src_mac: str, src_ip: str, dst_ip: str, sport: int, 
     tcp = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, 5 << 4, flags, window, 0,
                       0) + payload
     pseudo = src + dst + struct.pack("!BBH", 0, 6, len(tcp))
-    tcp = tcp[:16] + struct.pack("!H", _csum(pseudo + tcp)) + tcp[18:]
+    tcp = tcp[:16] + struct.pack("!H", inet_checksum(pseudo + tcp)) + tcp[18:]
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), random.getrandbits(16), 0x4000, 64, 6, 0, src, dst)
-    ip = ip[:10] + struct.pack("!H", _csum(ip)) + ip[12:]
+    ip = ip[:10] + struct.pack("!H", inet_checksum(ip)) + ip[12:]
     return mac_bytes(dst_mac) + mac_bytes(src_mac) + b"\x08\x00" + ip + tcp
 
 

@@ -52,20 +52,11 @@ def test_unanswered_next_hop(linegate):
     assert_ping(lg.ip6, count=3, v6=True)
 
 
-def checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
-
-
 def echo6_frame(dst_mac: bytes, src: bytes, dst: bytes, ident: int) -> bytes:
     """Ethernet + IPv6 + ICMPv6 echo request, built by hand (thousands needed)."""
     icmp = struct.pack("!BBHHH", 128, 0, 0, ident, 1) + b"neigh"
     pseudo = src + dst + struct.pack("!I3xB", len(icmp), 58)
-    c = checksum(pseudo + icmp)
+    c = lgtest.inet_checksum(pseudo + icmp)
     icmp = icmp[:2] + struct.pack("!H", c) + icmp[4:]
     ip = struct.pack("!IHBB", 6 << 28, len(icmp), 58, 64) + src + dst
     return dst_mac + bytes.fromhex("020000000001") + b"\x86\xdd" + ip + icmp
