@@ -98,6 +98,11 @@
   X(tcp_ooo_segments, "segments queued out of order")                                     \
   X(tcp_window_probes, "zero-window probes sent")                                         \
   X(tcp_keepalive_probes, "keepalive probes sent")                                        \
+  X(impair_dropped, "frames the test impairment stage dropped (both directions)")        \
+  X(impair_duplicated, "frames the test impairment stage duplicated")                     \
+  X(impair_reordered, "frames the test impairment stage sent out of order")               \
+  X(impair_corrupted, "frames the test impairment stage corrupted")                       \
+  X(impair_delayed, "frames the test impairment stage delayed")                           \
   X(app_bytes_received, "bytes the built-in test applications read")                     \
   X(app_bytes_sent, "bytes the built-in test applications wrote")                         \
   X(app_streams_completed, "test-application streams that ended cleanly")                 \

@@ -13,6 +13,7 @@ Worker::Worker(const WorkerConfig& cfg, LcoreCounters& counters)
       tcp_(cfg_.tcp, cfg_.index, cfg_.net.ifaces, net_, timers_, counters, cfg_.net.pool, cfg_.net.socket_id,
            cfg_.tsc_hz),
       apps_(cfg_.apps, cfg_.index, tcp_, cfg_.tcp.max_connections) {
+  impair_seen_.resize(cfg_.impair.size());
   for (size_t p = 0; p < cfg_.impair.size(); ++p) {
     const drv::ImpairConfig& ic = cfg_.impair[p];
     if (!ic.enabled()) {
@@ -25,6 +26,25 @@ Worker::Worker(const WorkerConfig& cfg, LcoreCounters& counters)
     rx_impair_.push_back(std::make_unique<drv::ImpairStage>(ic, cfg_.tsc_hz, cfg_.net.pool, stream));
     tx_impair_.push_back(std::make_unique<drv::ImpairStage>(ic, cfg_.tsc_hz, cfg_.net.pool, stream | 1));
     net_.set_tx_impair(static_cast<unsigned>(p), tx_impair_.back().get());
+  }
+}
+
+void Worker::export_impair_counters() {
+  for (size_t p = 0; p < rx_impair_.size(); ++p) {
+    if (!rx_impair_[p]) continue;
+    const drv::ImpairStats& a = rx_impair_[p]->stats();
+    const drv::ImpairStats& b = tx_impair_[p]->stats();
+    drv::ImpairStats& seen = impair_seen_[p];
+    const auto port = static_cast<unsigned>(p);
+    const auto add = [&](Event e, uint64_t now_total, uint64_t& last) {
+      if (now_total != last) counters_.event(port, e, now_total - last);
+      last = now_total;
+    };
+    add(Event::impair_dropped, a.dropped + b.dropped, seen.dropped);
+    add(Event::impair_duplicated, a.duplicated + b.duplicated, seen.duplicated);
+    add(Event::impair_reordered, a.reordered + b.reordered, seen.reordered);
+    add(Event::impair_corrupted, a.corrupted + b.corrupted, seen.corrupted);
+    add(Event::impair_delayed, a.delayed + b.delayed, seen.delayed);
   }
 }
 
@@ -55,6 +75,7 @@ int Worker::run() {
     work += timers_.advance(start);
     apps_.poll();
     net_.flush();
+    export_impair_counters();
 
     counter_add(loop.iterations);
     if (work != 0) {

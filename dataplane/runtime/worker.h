@@ -39,6 +39,9 @@ class Worker {
 
  private:
   int run();
+  // The impairment stages count for themselves; add what changed to the
+  // port's counters (only ports with impairment configured).
+  void export_impair_counters();
 
   WorkerConfig cfg_;
   LcoreCounters& counters_;
@@ -47,6 +50,7 @@ class Worker {
   tcp::TcpStack tcp_;
   apps::TestApps apps_;
   std::vector<std::unique_ptr<drv::ImpairStage>> rx_impair_, tx_impair_;  // per port
+  std::vector<drv::ImpairStats> impair_seen_;  // per port: both directions, as last exported
 };
 
 }  // namespace lg

@@ -58,7 +58,9 @@ def test_echo_through_loss_reordering_and_duplication(linegate_factory, cc):
     assert s["port.p0.tcp_retransmits"] > 0 and s["port.p0.tcp_fast_retransmits"] > 0, "loss was recovered from"
     assert s["port.p0.tcp_ooo_segments"] > 0, "reordered and lost data was held out of order"
     assert s["port.p0.drop.tx_queue_full"] == 0
-
+    # What the impairment stage did is visible, not silent.
+    assert s["port.p0.impair_dropped"] > 0 and s["port.p0.impair_duplicated"] > 0
+    assert s["port.p0.impair_reordered"] > 0 and s["port.p0.impair_corrupted"] == 0
 
 def test_source_pattern_and_discard(linegate_factory):
     lg = start(linegate_factory)
