@@ -11,7 +11,7 @@ packages=(
   dpdk dpdk-dev libdpdk-dev libipsec-mb-dev libhyperscan-dev libssl-dev libjemalloc-dev
   # control plane
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
-  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libnghttp2-dev
+  libre2-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libnghttp2-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3-pytest python3-scapy
   # real peers for integration tests
