@@ -56,6 +56,12 @@ std::string render_text(const StatsView& v) {
   std::ostringstream o;
   o << "server.state: " << v.state << "\n";
   o << "server.uptime_seconds: " << static_cast<uint64_t>(v.uptime_s) << "\n";
+  o << "control_plane.connected_state: " << (v.config.connected ? 1 : 0) << "\n";
+  o << "config.generation: " << v.config.generation << "\n";
+  o << "config.update_success: " << v.config.update_success << "\n";
+  o << "config.update_rejected: " << v.config.update_rejected << "\n";
+  for (size_t w = 0; w < v.config.worker_generation.size(); ++w)
+    o << "worker." << w << ".config_generation: " << v.config.worker_generation[w] << "\n";
   for (size_t w = 0; w < v.totals.per_worker.size(); ++w) {
     const LoopCounters& l = v.totals.per_worker[w];
     o << "worker." << w << ".loop_iterations: " << l.iterations << "\n";
@@ -88,6 +94,15 @@ std::string render_prometheus(const StatsView& v) {
   o << "linegate_server_uptime_seconds " << static_cast<uint64_t>(v.uptime_s) << "\n";
   header("linegate_server_live", "1 when the dataplane is serving", "gauge");
   o << "linegate_server_live " << (v.state == "LIVE" ? 1 : 0) << "\n";
+  header("linegate_control_plane_connected_state", "1 while the discovery stream to the agent is up", "gauge");
+  o << "linegate_control_plane_connected_state " << (v.config.connected ? 1 : 0) << "\n";
+  header("linegate_config_generation", "config tables published to the workers so far", "gauge");
+  o << "linegate_config_generation " << v.config.generation << "\n";
+  header("linegate_config_update_success_total", "snapshots applied (ACKed)", "counter");
+  o << "linegate_config_update_success_total " << v.config.update_success << "\n";
+  header("linegate_config_update_rejected_total", "snapshots rejected (NACKed); the last good one kept serving",
+         "counter");
+  o << "linegate_config_update_rejected_total " << v.config.update_rejected << "\n";
 
   header("linegate_worker_loop_iterations_total", "passes of the worker loop", "counter");
   for (size_t w = 0; w < v.totals.per_worker.size(); ++w)
@@ -146,6 +161,13 @@ std::string render_json(const StatsView& v) {
   j["state"] = v.state;
   j["uptime_seconds"] = v.uptime_s;
   j["tsc_hz"] = v.tsc_hz;
+  j["config"] = {{"source", v.config.source},
+                 {"connected", v.config.connected},
+                 {"version", v.config.version},
+                 {"generation", v.config.generation},
+                 {"update_success", v.config.update_success},
+                 {"update_rejected", v.config.update_rejected},
+                 {"worker_generation", v.config.worker_generation}};
   j["workers"] = nlohmann::ordered_json::array();
   for (const LoopCounters& l : v.totals.per_worker)
     j["workers"].push_back({{"loop_iterations", l.iterations},

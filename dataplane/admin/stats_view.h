@@ -20,12 +20,23 @@ struct PortView {
   drv::PortStats hw;
 };
 
+// Where the routing config stands (Envoy names where Envoy has one).
+struct ConfigView {
+  std::string source;                    // "agent 127.0.0.1:15010", "config_dir /etc/linegate/istio", "none"
+  bool connected = false;                // control_plane.connected_state
+  std::string version;                   // content hash of the snapshot serving now ("" = none yet)
+  uint64_t generation = 0;               // tables published so far
+  uint64_t update_success = 0, update_rejected = 0;
+  std::vector<uint64_t> worker_generation;  // generation each worker last read
+};
+
 struct StatsView {
   std::string node_id, cluster, network, version, state;
   double uptime_s = 0;
   uint64_t tsc_hz = 0;
   std::vector<PortView> ports;  // index = counter port index
   CounterTotals totals;
+  ConfigView config;
 };
 
 std::string render_text(const StatsView& v);

@@ -28,8 +28,11 @@ constexpr size_t kMaxQuoted = 100;  // keeps a pasted blob from flooding the log
 using Keys = std::span<const std::string_view>;
 
 constexpr std::string_view kTopKeys[] = {"node",  "eal",   "workers", "idle_sleep_us", "mbufs_per_port",
-                                          "ports", "admin", "tcp",     "test_apps"};
-constexpr std::string_view kNodeKeys[] = {"id", "cluster", "network", "labels"};
+                                          "ports", "admin", "tcp",     "test_apps",
+                                          "agent", "config_dir", "config_limits", "crds"};
+constexpr std::string_view kNodeKeys[] = {"id", "cluster", "network", "namespace", "labels"};
+constexpr std::string_view kAgentKeys[] = {"address", "initial_backoff_ms", "max_backoff_ms"};
+constexpr std::string_view kConfigLimitKeys[] = {"max_listeners", "max_routes", "max_clusters", "max_endpoints"};
 constexpr std::string_view kPortKeys[] = {"name", "device", "ipv4",    "ipv6",    "gateway", "gateway6",
                                            "mtu",  "vlan",   "rx_desc", "tx_desc", "impair"};
 constexpr std::string_view kImpairKeys[] = {"loss", "reorder", "duplicate", "delay_us", "corrupt", "seed"};
@@ -325,6 +328,8 @@ class Parser {
   std::optional<ImpairSettings> parse_impair(const YAML::Node& n, const std::string& path);
   std::optional<AdminConfig> parse_admin(const YAML::Node& n, const std::string& path);
   void parse_tcp(const YAML::Node& n, const std::string& path, TcpSettings& tcp);
+  void parse_agent(const YAML::Node& n, const std::string& path, AgentSettings& agent);
+  void parse_config_limits(const YAML::Node& n, const std::string& path, ConfigLimits& limits);
   void parse_test_apps(const YAML::Node& n, const std::string& path, std::vector<TestAppConfig>& apps);
   std::optional<TestAppConfig> parse_test_app(const YAML::Node& n, const std::string& path);
   std::optional<std::string> parse_connect(const YAML::Node& n, const std::string& path);
@@ -452,6 +457,28 @@ void Parser::parse_top(const YAML::Node& root, Bootstrap& b) {
   }
   if (auto n = get("tcp")) parse_tcp(*n, "tcp", b.tcp);
   if (auto n = get("test_apps")) parse_test_apps(*n, "test_apps", b.test_apps);
+  if (auto n = get("agent")) parse_agent(*n, "agent", b.agent);
+  if (auto n = get("config_dir")) {
+    if (auto s = string_value(*n, "config_dir", "a path to a file or directory of Istio YAML")) {
+      if (s->empty()) {
+        expected("config_dir", "a path to a file or directory of Istio YAML", "an empty string");
+      } else {
+        b.config_dir = *s;
+      }
+    }
+  }
+  if (get("agent") && get("config_dir"))
+    error("config_dir", "set either agent (config pushed by linegate-agent) or config_dir (compiled locally), not both");
+  if (auto n = get("config_limits")) parse_config_limits(*n, "config_limits", b.config_limits);
+  if (auto n = get("crds")) {
+    constexpr std::string_view kForm = "a list of Istio CRD files or directories";
+    if (!n->IsSequence()) {
+      expected("crds", kForm, *n);
+    } else {
+      for (size_t i = 0; i < n->size(); ++i)
+        if (auto s = string_value((*n)[i], "crds[" + std::to_string(i) + "]", "a path")) b.crds.push_back(*s);
+    }
+  }
 }
 
 void Parser::parse_node(const YAML::Node& n, const std::string& path, NodeIdentity& node) {
@@ -466,6 +493,9 @@ void Parser::parse_node(const YAML::Node& n, const std::string& path, NodeIdenti
     expected(child(path, "id"), "a non-empty string such as gw-1", it->second);
   } else {
     node.id = it->second.Scalar();
+  }
+  if (auto it = f.find("namespace"); it != f.end()) {
+    if (auto s = string_value(it->second, child(path, "namespace"), "a Kubernetes namespace name")) node.ns = *s;
   }
   if (auto it = f.find("cluster"); it != f.end()) {
     if (auto s = string_value(it->second, child(path, "cluster"), "a string")) node.cluster = *s;
@@ -816,6 +846,61 @@ std::optional<AdminConfig> Parser::parse_admin(const YAML::Node& n, const std::s
     return std::nullopt;
   }
   return AdminConfig{*host, static_cast<uint16_t>(*port)};
+}
+
+void Parser::parse_agent(const YAML::Node& n, const std::string& path, AgentSettings& agent) {
+  constexpr std::string_view kForm = "a map with address (\"host:port\" of linegate-agent) and optionally "
+                                     "initial_backoff_ms, max_backoff_ms";
+  if (!n.IsMap()) {
+    expected(path, kForm, n);
+    return;
+  }
+  const Fields f = fields(n, path, kAgentKeys);
+  if (auto it = f.find("address"); it == f.end()) {
+    missing(child(path, "address"), "\"host:port\" of linegate-agent, e.g. 127.0.0.1:15010");
+  } else if (auto s = string_value(it->second, child(path, "address"), "\"host:port\"")) {
+    std::optional<HostPort> hp = split_host_port(*s);
+    std::optional<uint64_t> port = hp ? parse_uint(hp->port) : std::nullopt;
+    if (!hp || hp->host.empty() || !port || *port < 1 || *port > 65535) {
+      expected(child(path, "address"), "\"host:port\" with a port from 1 to 65535, e.g. 127.0.0.1:15010", it->second);
+    } else {
+      agent.address = *s;
+    }
+  }
+  if (auto it = f.find("initial_backoff_ms"); it != f.end()) {
+    if (auto v = integer(it->second, child(path, "initial_backoff_ms"), 10, 60000))
+      agent.initial_backoff_ms = static_cast<uint32_t>(*v);
+  }
+  if (auto it = f.find("max_backoff_ms"); it != f.end()) {
+    if (auto v = integer(it->second, child(path, "max_backoff_ms"), 100, 600000))
+      agent.max_backoff_ms = static_cast<uint32_t>(*v);
+  }
+  if (agent.max_backoff_ms < agent.initial_backoff_ms)
+    error(child(path, "max_backoff_ms"), "must not be below initial_backoff_ms (" +
+                                             std::to_string(agent.initial_backoff_ms) + ")");
+}
+
+void Parser::parse_config_limits(const YAML::Node& n, const std::string& path, ConfigLimits& limits) {
+  if (!n.IsMap()) {
+    expected(path, "a map with any of " + join(kConfigLimitKeys), n);
+    return;
+  }
+  const Fields f = fields(n, path, kConfigLimitKeys);
+  struct Field {
+    std::string_view key;
+    uint32_t ConfigLimits::*field;
+    uint64_t hi;
+  };
+  constexpr Field kFields[] = {{"max_listeners", &ConfigLimits::max_listeners, 65535},
+                               {"max_routes", &ConfigLimits::max_routes, 100000000},
+                               {"max_clusters", &ConfigLimits::max_clusters, 10000000},
+                               {"max_endpoints", &ConfigLimits::max_endpoints, 100000000}};
+  for (const Field& field : kFields) {
+    auto it = f.find(field.key);
+    if (it == f.end()) continue;
+    if (auto v = integer(it->second, child(path, field.key), 1, field.hi))
+      limits.*field.field = static_cast<uint32_t>(*v);
+  }
 }
 
 void Parser::parse_tcp(const YAML::Node& n, const std::string& path, TcpSettings& tcp) {

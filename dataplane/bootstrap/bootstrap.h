@@ -27,6 +27,7 @@ struct NodeIdentity {
   std::string id;
   std::string cluster;
   std::string network;
+  std::string ns = "istio-system";  // namespace the gateway workload runs in (Istio resolves credentials there)
   std::map<std::string, std::string> labels;
 };
 
@@ -82,6 +83,23 @@ struct AdminConfig {
   uint16_t port = 15000;
 };
 
+// Where the routing config comes from: an agent's discovery stream, or a
+// local directory of Istio YAML compiled in-process (standalone mode).
+struct AgentSettings {
+  std::string address;             // "127.0.0.1:15010"; empty = no agent
+  uint32_t initial_backoff_ms = 100;  // reconnect backoff doubles up to max_backoff_ms; 10..60000
+  uint32_t max_backoff_ms = 5000;     // 100..600000
+};
+
+// Bounds on what one snapshot may ask of this node; a snapshot beyond them
+// is NACKed and the last good one keeps serving.
+struct ConfigLimits {
+  uint32_t max_listeners = 1024;     // 1..65535
+  uint32_t max_routes = 1000000;     // 1..100000000, over all route tables
+  uint32_t max_clusters = 100000;    // 1..10000000
+  uint32_t max_endpoints = 1000000;  // 1..100000000
+};
+
 struct Bootstrap {
   std::string path;                 // file it came from, for messages
   NodeIdentity node;
@@ -93,6 +111,10 @@ struct Bootstrap {
   AdminConfig admin;
   TcpSettings tcp;
   std::vector<TestAppConfig> test_apps;
+  AgentSettings agent;
+  std::string config_dir;           // standalone mode: Istio YAML file or directory; exclusive with agent
+  std::vector<std::string> crds;    // Istio CRD files/dirs for schema checks in standalone mode ([] = LINEGATE_CRDS or /etc/linegate/crds)
+  ConfigLimits config_limits;
 };
 
 // Parse result: either a Bootstrap or the list of every problem found, each

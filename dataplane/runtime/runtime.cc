@@ -15,6 +15,7 @@
 #include <random>
 #include <nlohmann/json.hpp>
 
+#include "ctrl/compile/compiler.h"
 #include "dataplane/admin/http_server.h"
 #include "dataplane/admin/telemetry.h"
 #include "dataplane/log.h"
@@ -77,7 +78,8 @@ bool Runtime::start(std::string* error) {
     *error = std::string("signalfd: ") + strerror(errno);
     return false;
   }
-  if (!init_eal(error) || !open_ports(error) || !start_workers(error) || !start_admin(error)) {
+  if (!init_eal(error) || !open_ports(error) || !start_workers(error) || !start_config(error) ||
+      !start_admin(error)) {
     shutdown();
     return false;
   }
@@ -150,6 +152,10 @@ bool Runtime::open_ports(std::string* error) {
 
 bool Runtime::start_workers(std::string* error) {
   counters_ = std::make_unique<CounterSet>(b_.workers);
+  publisher_ = config::TablePublisher::create(b_.workers, error);
+  if (!publisher_) return false;
+  config_ = std::make_unique<config::ConfigManager>(b_, *publisher_);
+  seen_generation_ = std::make_unique<SeenGeneration[]>(b_.workers);
   const int socket = static_cast<int>(rte_socket_id());
   if (b_.workers > 1) {
     for (unsigned w = 0; w < b_.workers; ++w) {
@@ -185,6 +191,8 @@ bool Runtime::start_workers(std::string* error) {
     wc.apps = b_.test_apps;
     wc.impair = impair;
     wc.tsc_hz = hz;
+    wc.config = publisher_.get();
+    wc.seen_generation = &seen_generation_[w].value;
     if (!inboxes_.empty()) {
       wc.net.inbox = inboxes_[w];
       for (unsigned p = 0; p < b_.workers; ++p)
@@ -207,6 +215,38 @@ bool Runtime::start_workers(std::string* error) {
       return false;
     }
     workers_running_ = true;
+  }
+  return true;
+}
+
+bool Runtime::start_config(std::string* error) {
+  if (!b_.config_dir.empty()) {
+    std::vector<std::string> problems, warnings;
+    const bool ok = config_->load_local(b_.config_dir, &problems, &warnings);
+    for (const std::string& w : warnings) LG_LOG(WARNING, "config_dir: %s", w.c_str());
+    if (!ok) {
+      *error = "config_dir " + b_.config_dir + ":";
+      for (const std::string& p : problems) *error += "\n  " + p;
+      return false;
+    }
+    LG_LOG(INFO, "config_dir %s: serving version %s", b_.config_dir.c_str(), config_->status().version.c_str());
+    return true;
+  }
+  if (b_.agent.address.empty()) {
+    LG_LOG(INFO, "no agent and no config_dir: serving without routing config");
+    return true;
+  }
+  ctrl::DiscoveryClientOptions opts;
+  opts.agent = b_.agent.address;
+  opts.node = {b_.node.id, b_.node.cluster, b_.node.network, b_.node.ns, b_.node.labels, kVersion};
+  opts.backoff_initial = std::chrono::milliseconds(b_.agent.initial_backoff_ms);
+  opts.backoff_max = std::chrono::milliseconds(b_.agent.max_backoff_ms);
+  opts.log = [](std::string_view line) { LG_LOG(INFO, "agent: %.*s", static_cast<int>(line.size()), line.data()); };
+  discovery_ = std::make_unique<ctrl::DiscoveryClient>(
+      std::move(opts), [this](const config::Snapshot& s) { return config_->apply(s); });
+  if (!discovery_->start()) {
+    *error = "cannot start the discovery client for agent " + b_.agent.address;
+    return false;
   }
   return true;
 }
@@ -256,6 +296,15 @@ void Runtime::register_admin_routes() {
                                     {"uptime_seconds", v.uptime_s},
                                     {"node", {{"id", v.node_id}, {"cluster", v.cluster}, {"network", v.network}}},
                                     {"workers", b_.workers},
+                                    {"config",
+                                     {{"source", v.config.source},
+                                      {"connected", v.config.connected},
+                                      {"version", v.config.version},
+                                      {"generation", v.config.generation},
+                                      {"worker_generation", v.config.worker_generation},
+                                      {"update_success", v.config.update_success},
+                                      {"update_rejected", v.config.update_rejected},
+                                      {"last_error", config_ ? config_->status().last_error : ""}}},
                                     {"ports", nlohmann::ordered_json::array()}};
         for (const admin::PortView& p : v.ports)
           j["ports"].push_back({{"name", p.name}, {"device", p.device}, {"driver", p.driver}, {"mac", p.mac},
@@ -263,6 +312,14 @@ void Runtime::register_admin_routes() {
         return HttpResponse{200, "application/json", j.dump(2) + "\n", {}};
       },
       "node identity, version, state, ports");
+  admin_->route(
+      "/config_dump",
+      [this](const HttpRequest&) {
+        const std::shared_ptr<const config::Snapshot> snap = config_->current();
+        if (!snap) return HttpResponse{404, "text/plain; charset=UTF-8", "no config applied yet\n", {}};
+        return HttpResponse{200, "application/json", ctrl::snapshot_to_json(*snap) + "\n", {}};
+      },
+      "the GatewaySnapshot serving now, as JSON (private keys redacted)");
   admin_->route(
       "/quitquitquit",
       [this](const HttpRequest&) {
@@ -287,6 +344,23 @@ admin::StatsView Runtime::stats() const {
                        p.link(), p.stats()});
   }
   if (counters_) v.totals = counters_->totals();
+  if (config_) {
+    const config::ConfigManager::Status st = config_->status();
+    v.config.version = st.version;
+    v.config.update_success = st.update_success;
+    v.config.update_rejected = st.update_rejected;
+    v.config.generation = publisher_->generation();
+    for (unsigned w = 0; w < b_.workers; ++w)
+      v.config.worker_generation.push_back(seen_generation_[w].value.load(std::memory_order_relaxed));
+  }
+  if (!b_.config_dir.empty()) {
+    v.config.source = "config_dir " + b_.config_dir;
+  } else if (!b_.agent.address.empty()) {
+    v.config.source = "agent " + b_.agent.address;
+    v.config.connected = discovery_ && discovery_->state().connected;
+  } else {
+    v.config.source = "none";
+  }
   return v;
 }
 
@@ -323,12 +397,15 @@ void Runtime::shutdown() {
   live_ = false;
   admin::telemetry_detach();
   admin_.reset();
+  discovery_.reset();  // no snapshot arrives once workers stop
   if (workers_running_) {
     stop_workers_ = true;
     rte_eal_mp_wait_lcore();
     workers_running_ = false;
   }
   workers_.clear();  // frees neighbor tables (and mbufs they held) before the pool
+  config_.reset();
+  publisher_.reset();  // frees the tables serving last
   for (rte_ring* r : inboxes_) rte_ring_free(r);
   inboxes_.clear();
   ports_.clear();  // stop + close; tap interfaces disappear here

@@ -12,7 +12,10 @@
 #include <vector>
 
 #include "dataplane/admin/stats_view.h"
+#include "ctrl/client/discovery_client.h"
 #include "dataplane/bootstrap/bootstrap.h"
+#include "dataplane/config/config_manager.h"
+#include "dataplane/config/publisher.h"
 #include "dataplane/counters/counters.h"
 #include "dataplane/net/iface.h"
 #include "dataplane/runtime/worker.h"
@@ -41,6 +44,9 @@ class Runtime {
   bool open_ports(std::string* error);
   bool start_workers(std::string* error);
   bool start_admin(std::string* error);
+  // Standalone (config_dir) compiles now; agent mode starts the discovery
+  // client, which applies snapshots as they come.
+  bool start_config(std::string* error);
   void register_admin_routes();
   void watch_links();
   void shutdown();
@@ -54,6 +60,14 @@ class Runtime {
   std::vector<bool> link_up_;
   std::unique_ptr<CounterSet> counters_;
   std::vector<rte_ring*> inboxes_;
+  std::unique_ptr<config::TablePublisher> publisher_;
+  std::unique_ptr<config::ConfigManager> config_;
+  std::unique_ptr<ctrl::DiscoveryClient> discovery_;
+  // Tables generation each worker last read, one cache line each.
+  struct alignas(64) SeenGeneration {
+    std::atomic<uint64_t> value{0};
+  };
+  std::unique_ptr<SeenGeneration[]> seen_generation_;
   std::vector<std::unique_ptr<Worker>> workers_;
   bool workers_running_ = false;
   std::atomic<bool> stop_workers_{false};

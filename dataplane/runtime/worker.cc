@@ -56,9 +56,17 @@ int Worker::run() {
   LoopCounters& loop = counters_.loop;
   constexpr uint16_t kCap = 2 * net::kBurst;  // room for impairment duplicates
   rte_mbuf* pkts[kCap];
+  cfg_.config->register_reader(cfg_.index);
+  uint64_t seen_generation = 0;
 
   while (!cfg_.stop->load(std::memory_order_relaxed)) {
     const uint64_t start = rte_rdtsc();
+    // One read per pass: everything this pass does sees one config.
+    const config::RuntimeTables* tables = cfg_.config->tables();
+    if (tables != nullptr && tables->generation != seen_generation) {
+      seen_generation = tables->generation;
+      cfg_.seen_generation->store(seen_generation, std::memory_order_relaxed);
+    }
     tcp_.set_clock(start);
     unsigned work = 0;
     for (const net::Iface& f : ifaces) {
@@ -76,6 +84,8 @@ int Worker::run() {
     apps_.poll();
     net_.flush();
     export_impair_counters();
+    // No pointer from tables() is held past here: the old tables may go.
+    cfg_.config->quiescent(cfg_.index);
 
     counter_add(loop.iterations);
     if (work != 0) {
@@ -87,6 +97,7 @@ int Worker::run() {
     }
   }
   net_.flush();
+  cfg_.config->unregister_reader(cfg_.index);
   return 0;
 }
 

@@ -1,6 +1,6 @@
 // A worker lcore: run to completion over its RX queues. One pass of the loop:
 // RX bursts → network layer → neighbor news from other workers → timers →
-// TX flush. Nothing here locks, allocates from the heap, logs or makes a
+// TX flush → report quiescence for the config tables (RCU). Nothing here locks, allocates from the heap, logs or makes a
 // syscall, except the nap taken when a pass finds nothing to do.
 #pragma once
 
@@ -10,6 +10,7 @@
 
 #include "dataplane/counters/counters.h"
 #include "dataplane/apps/test_apps.h"
+#include "dataplane/config/publisher.h"
 #include "dataplane/net/net_worker.h"
 #include "dataplane/tcp/stack.h"
 #include "dataplane/timer/timer_wheel.h"
@@ -28,6 +29,8 @@ struct WorkerConfig {
   std::vector<TestAppConfig> apps;
   std::vector<drv::ImpairConfig> impair;  // per port; disabled entries cost nothing
   uint64_t tsc_hz = 0;
+  config::TablePublisher* config = nullptr;       // RCU-published routing tables
+  std::atomic<uint64_t>* seen_generation = nullptr;  // this worker's slot: tables generation last read
 };
 
 class Worker {

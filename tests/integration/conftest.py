@@ -22,6 +22,14 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
 
 
+# Istio's CRD schemas for the control plane's structural checks: the product
+# reads them at run time (--crds / LINEGATE_CRDS); tests use the copy in the
+# shared test data. Child processes (linegate, agent, linegatectl) inherit it.
+_CRDS = lgtest.REPO.parent / "shared" / "testdata" / "istio-api" / "customresourcedefinitions.gen.yaml"
+if "LINEGATE_CRDS" not in os.environ and _CRDS.exists():
+    os.environ["LINEGATE_CRDS"] = str(_CRDS)
+
+
 @pytest.fixture(scope="session")
 def linegate_env():
     """Root, the tools, and the binary; every linegate test module uses it."""

@@ -318,6 +318,26 @@ test_apps:
   EXPECT_EQ(b.test_apps[6].connect, "[fe80::1]:1");
 }
 
+TEST(Bootstrap, ConfigSourceKeys) {
+  BootstrapResult r = parse(doc("", "agent:\n  address: agent.mesh:15010\n  initial_backoff_ms: 50\n"
+                                    "  max_backoff_ms: 800\nconfig_limits: {max_routes: 5000, max_listeners: 8}\n"));
+  ASSERT_TRUE(r.bootstrap) << joined(r.errors);
+  EXPECT_EQ(r.bootstrap->agent.address, "agent.mesh:15010");
+  EXPECT_EQ(r.bootstrap->agent.initial_backoff_ms, 50u);
+  EXPECT_EQ(r.bootstrap->agent.max_backoff_ms, 800u);
+  EXPECT_EQ(r.bootstrap->config_limits.max_routes, 5000u);
+  EXPECT_EQ(r.bootstrap->config_limits.max_listeners, 8u);
+  EXPECT_EQ(r.bootstrap->config_limits.max_clusters, 100000u);  // default kept
+  EXPECT_EQ(r.bootstrap->node.ns, "istio-system");
+  r = parse("node: {id: gw-1, namespace: edge}\nports: [{name: p0, device: net_tap0, ipv4: 10.77.0.2/24}]\n"
+            "config_dir: /etc/linegate/istio\ncrds: [/etc/linegate/crds, /opt/istio/crds.yaml]\n");
+  ASSERT_TRUE(r.bootstrap) << joined(r.errors);
+  EXPECT_EQ(r.bootstrap->node.ns, "edge");
+  EXPECT_EQ(r.bootstrap->config_dir, "/etc/linegate/istio");
+  EXPECT_EQ(r.bootstrap->crds, (std::vector<std::string>{"/etc/linegate/crds", "/opt/istio/crds.yaml"}));
+  EXPECT_TRUE(r.bootstrap->agent.address.empty());
+}
+
 TEST(Bootstrap, AdminForms) {
   auto admin = [](const std::string& value) {
     BootstrapResult r = parse(doc("", "admin: \"" + value + "\"\n"));
@@ -382,7 +402,9 @@ TEST_P(BootstrapInvalid, ReportsExactError) {
 }
 
 const std::string kPortKeysList = "name, device, ipv4, ipv6, gateway, gateway6, mtu, vlan, rx_desc, tx_desc, impair";
-const std::string kTopKeysList = "node, eal, workers, idle_sleep_us, mbufs_per_port, ports, admin, tcp, test_apps";
+const std::string kTopKeysList =
+    "node, eal, workers, idle_sleep_us, mbufs_per_port, ports, admin, tcp, test_apps, agent, config_dir, "
+    "config_limits, crds";
 const std::string kImpairKeysList = "loss, reorder, duplicate, delay_us, corrupt, seed";
 const std::string kTcpKeysList =
     "max_connections, time_wait_ms, max_time_wait, delayed_ack_ms, syn_backlog, connect_timeout_ms, "
@@ -393,13 +415,35 @@ const std::string kConnectForm =
 const std::string kDualStack = "    ipv6: fd77::2/64\n";
 
 const BadCase kBadCases[] = {
+    // Where the routing config comes from.
+    {"AgentNotAMap", doc("", "agent: 127.0.0.1:15010\n"),
+     "agent: expected a map with address (\"host:port\" of linegate-agent) and optionally initial_backoff_ms, "
+     "max_backoff_ms, got \"127.0.0.1:15010\""},
+    {"AgentWithoutAddress", doc("", "agent: {max_backoff_ms: 1000}\n"),
+     "agent.address: missing (expected \"host:port\" of linegate-agent, e.g. 127.0.0.1:15010)"},
+    {"AgentBadPort", doc("", "agent: {address: \"127.0.0.1:0\"}\n"),
+     "agent.address: expected \"host:port\" with a port from 1 to 65535, e.g. 127.0.0.1:15010, got "
+     "\"127.0.0.1:0\""},
+    {"AgentBackoffInverted", doc("", "agent: {address: \"a:1\", initial_backoff_ms: 2000, max_backoff_ms: 1000}\n"),
+     "agent.max_backoff_ms: must not be below initial_backoff_ms (2000)"},
+    {"AgentAndConfigDir", doc("", "agent: {address: \"a:1\"}\nconfig_dir: /etc/istio\n"),
+     "config_dir: set either agent (config pushed by linegate-agent) or config_dir (compiled locally), not both"},
+    {"ConfigDirEmpty", doc("", "config_dir: \"\"\n"),
+     "config_dir: expected a path to a file or directory of Istio YAML, got an empty string"},
+    {"ConfigLimitZero", doc("", "config_limits: {max_routes: 0}\n"),
+     "config_limits.max_routes: expected an integer from 1 to 100000000, got \"0\""},
+    {"ConfigLimitUnknown", doc("", "config_limits: {max_hosts: 5}\n"),
+     "config_limits.max_hosts: unknown key (expected one of: max_listeners, max_routes, max_clusters, "
+     "max_endpoints)"},
+    {"CrdsNotAList", doc("", "crds: /etc/istio/crds.yaml\n"),
+     "crds: expected a list of Istio CRD files or directories, got \"/etc/istio/crds.yaml\""},
     // Unknown and duplicate keys.
     {"UnknownTopLevelKey", doc("", "worker: 2\n"),
      "worker: unknown key (expected one of: " + kTopKeysList + ")"},
     {"UnknownPortKey", doc("    ipv44: 10.0.0.1/24\n"),
      "ports[0].ipv44: unknown key (expected one of: " + kPortKeysList + ")"},
     {"UnknownNodeKey", "node: {id: a, zone: z}\nports: [{name: p, device: d, ipv4: 10.0.0.1/8}]\n",
-     "node.zone: unknown key (expected one of: id, cluster, network, labels)"},
+     "node.zone: unknown key (expected one of: id, cluster, network, namespace, labels)"},
     {"UnknownKeyWithDotsIsQuoted", doc("", "\"a.b\": 1\n"),
      "\"a.b\": unknown key (expected one of: " + kTopKeysList + ")"},
     {"DuplicateKey", doc("    mtu: 1500\n    mtu: 9000\n"), "ports[0].mtu: duplicate key (first set on line 7)"},

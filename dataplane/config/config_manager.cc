@@ -1,0 +1,67 @@
+#include "dataplane/config/config_manager.h"
+
+#include "ctrl/compile/compiler.h"
+#include "ctrl/crd/loader.h"
+#include "ctrl/crd/schema.h"
+#include "ctrl/validate/analyze.h"
+#include "dataplane/config/runtime_tables.h"
+
+namespace lg::config {
+
+ConfigManager::ConfigManager(const Bootstrap& bootstrap, TablePublisher& publisher)
+    : b_(bootstrap), publisher_(publisher) {}
+
+std::optional<std::string> ConfigManager::apply(const Snapshot& snapshot) {
+  std::lock_guard apply_lock(apply_mu_);
+  auto owned = std::make_shared<const Snapshot>(snapshot);
+  std::string error;
+  std::unique_ptr<RuntimeTables> tables = build_tables(owned, b_, &error);
+  if (!tables) {
+    std::lock_guard lock(mu_);
+    ++status_.update_rejected;
+    status_.last_error = error;
+    return error;
+  }
+  publisher_.publish(std::move(tables));
+  std::lock_guard lock(mu_);
+  current_ = std::move(owned);
+  ++status_.update_success;
+  status_.version = current_->version();
+  status_.last_error.clear();
+  return std::nullopt;
+}
+
+bool ConfigManager::load_local(const std::string& path, std::vector<std::string>* errors,
+                               std::vector<std::string>* warnings) {
+  if (!b_.crds.empty()) {
+    std::string error;
+    if (!ctrl::load_crd_schemas(b_.crds, &error)) {
+      errors->push_back("crds: " + error);
+      return false;
+    }
+  }
+  ctrl::Diagnostics diags;
+  const std::vector<ctrl::Resource> resources = ctrl::load_paths({path}, diags);
+  ctrl::analyze(resources, diags);
+  for (const ctrl::Diagnostic& d : diags.items())
+    (d.severity == ctrl::Severity::error ? errors : warnings)->push_back(d.format());
+  if (!errors->empty()) return false;
+  ctrl::GatewayNode node{b_.node.id, b_.node.cluster, b_.node.network, b_.node.ns, b_.node.labels};
+  if (auto rejected = apply(ctrl::compile_snapshot(resources, node))) {
+    errors->push_back(*rejected);
+    return false;
+  }
+  return true;
+}
+
+std::shared_ptr<const Snapshot> ConfigManager::current() const {
+  std::lock_guard lock(mu_);
+  return current_;
+}
+
+ConfigManager::Status ConfigManager::status() const {
+  std::lock_guard lock(mu_);
+  return status_;
+}
+
+}  // namespace lg::config

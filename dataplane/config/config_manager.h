@@ -1,0 +1,52 @@
+// The control thread's side of configuration: takes a GatewaySnapshot (from
+// the agent's stream or compiled from config_dir), checks what only this node
+// can check, builds the runtime tables off the fast path, publishes them to
+// the workers (RCU), and remembers the last good snapshot. A snapshot that
+// fails any step is rejected with a reason (the NACK) and changes nothing.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ctrl/proto/snapshot.pb.h"
+#include "dataplane/bootstrap/bootstrap.h"
+#include "dataplane/config/publisher.h"
+
+namespace lg::config {
+
+using Snapshot = linegate::snapshot::v1::GatewaySnapshot;
+
+class ConfigManager {
+ public:
+  ConfigManager(const Bootstrap& bootstrap, TablePublisher& publisher);
+
+  // nullopt: applied and serving; otherwise why it was rejected. Thread-safe
+  // (the discovery client calls it from its own thread).
+  std::optional<std::string> apply(const Snapshot& snapshot);
+
+  // Standalone mode: reads, analyzes and compiles `path` for this node, then
+  // apply()s the result. Returns false with every problem in *errors;
+  // warnings (unsupported fields, ...) go to *warnings either way.
+  bool load_local(const std::string& path, std::vector<std::string>* errors, std::vector<std::string>* warnings);
+
+  std::shared_ptr<const Snapshot> current() const;
+  struct Status {
+    std::string version;
+    uint64_t update_success = 0, update_rejected = 0;
+    std::string last_error;
+  };
+  Status status() const;
+
+ private:
+  const Bootstrap& b_;
+  TablePublisher& publisher_;
+  std::mutex apply_mu_;    // one apply at a time (the publish waits for a grace period)
+  mutable std::mutex mu_;  // the fields below: apply() vs admin readers
+  std::shared_ptr<const Snapshot> current_;
+  Status status_;
+};
+
+}  // namespace lg::config

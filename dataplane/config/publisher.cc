@@ -1,0 +1,43 @@
+#include "dataplane/config/publisher.h"
+
+#include <rte_errno.h>
+#include <rte_malloc.h>
+
+namespace lg::config {
+
+std::unique_ptr<TablePublisher> TablePublisher::create(unsigned workers, std::string* error) {
+  std::unique_ptr<TablePublisher> p(new TablePublisher());
+  const size_t size = rte_rcu_qsbr_get_memsize(workers);
+  p->qs_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc("lg_config_qsbr", size, RTE_CACHE_LINE_SIZE));
+  if (p->qs_ == nullptr || rte_rcu_qsbr_init(p->qs_, workers) != 0) {
+    *error = std::string("cannot allocate the config RCU state: ") + rte_strerror(rte_errno);
+    return nullptr;
+  }
+  return p;
+}
+
+TablePublisher::~TablePublisher() {
+  delete current_.exchange(nullptr);  // workers are stopped by now
+  rte_free(qs_);
+}
+
+void TablePublisher::register_reader(unsigned worker) {
+  rte_rcu_qsbr_thread_register(qs_, worker);
+  rte_rcu_qsbr_thread_online(qs_, worker);
+}
+
+void TablePublisher::unregister_reader(unsigned worker) {
+  rte_rcu_qsbr_thread_offline(qs_, worker);
+  rte_rcu_qsbr_thread_unregister(qs_, worker);
+}
+
+void TablePublisher::publish(std::unique_ptr<RuntimeTables> next) {
+  next->generation = generation_.load(std::memory_order_relaxed) + 1;
+  const RuntimeTables* old = current_.exchange(next.release(), std::memory_order_acq_rel);
+  generation_.fetch_add(1, std::memory_order_relaxed);
+  // Offline (stopped or not yet started) workers do not hold up the grace period.
+  rte_rcu_qsbr_synchronize(qs_, RTE_QSBR_THRID_INVALID);
+  delete old;
+}
+
+}  // namespace lg::config

@@ -1,0 +1,47 @@
+// Publishes read-only runtime tables to the workers with QSBR RCU
+// (rte_rcu_qsbr): the control plane swaps the pointer, waits until every
+// worker has passed a quiescent point (one loop iteration), then frees the
+// old tables. Workers never lock and never see a table being freed.
+#pragma once
+
+#include <rte_rcu_qsbr.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "dataplane/config/runtime_tables.h"
+
+namespace lg::config {
+
+class TablePublisher {
+ public:
+  // One QSBR reader slot per worker.
+  static std::unique_ptr<TablePublisher> create(unsigned workers, std::string* error);
+  ~TablePublisher();
+  TablePublisher(const TablePublisher&) = delete;
+  TablePublisher& operator=(const TablePublisher&) = delete;
+
+  // Worker side (fast path). register_reader/unregister_reader bracket the
+  // worker's loop; quiescent() is called once per iteration, after which the
+  // worker holds no pointer obtained from tables().
+  void register_reader(unsigned worker);
+  void unregister_reader(unsigned worker);
+  void quiescent(unsigned worker) { rte_rcu_qsbr_quiescent(qs_, worker); }
+  const RuntimeTables* tables() const { return current_.load(std::memory_order_acquire); }
+
+  // Control side: installs `next` (generation assigned here), waits for the
+  // grace period and frees what it replaced. Blocks for at most one worker
+  // loop iteration (plus its idle nap). Never call from a worker.
+  void publish(std::unique_ptr<RuntimeTables> next);
+  uint64_t generation() const { return generation_.load(std::memory_order_relaxed); }
+
+ private:
+  TablePublisher() = default;
+  rte_rcu_qsbr* qs_ = nullptr;
+  std::atomic<const RuntimeTables*> current_{nullptr};
+  std::atomic<uint64_t> generation_{0};
+};
+
+}  // namespace lg::config

@@ -1,0 +1,241 @@
+#include "dataplane/config/runtime_tables.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <map>
+
+namespace lg::config {
+namespace pb = linegate::snapshot::v1;
+
+uint64_t domain_hash(std::string_view d) {
+  uint64_t h = 14695981039346656037ull;  // FNV-1a 64
+  for (char c : d) {
+    h ^= static_cast<uint8_t>(c);
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+const ListenerSlot* RuntimeTables::find_listener(uint16_t port) const {
+  const auto v = listeners.view();
+  const auto it = std::lower_bound(v.begin(), v.end(), port,
+                                   [](const ListenerSlot& l, uint16_t p) { return l.port < p; });
+  return it != v.end() && it->port == port ? &*it : nullptr;
+}
+
+size_t RuntimeTables::table_bytes() const {
+  return listeners.bytes() + route_tables.bytes() + vhosts.bytes() + domains.bytes() + routes.bytes() +
+         destinations.bytes() + clusters.bytes() + endpoints.bytes();
+}
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Ports this node's own services hold (bootstrap test_apps): a listener there
+// would never see a connection.
+std::optional<std::string> port_owner(const Bootstrap& b, uint32_t port) {
+  for (const TestAppConfig& app : b.test_apps)
+    if (app.port == port && app.kind != "client") return "the built-in " + app.kind + " service";
+  return std::nullopt;
+}
+
+bool parse_endpoint_address(const std::string& s, EndpointSlot& e) {
+  e.addr.fill(0);
+  in_addr v4;
+  if (inet_pton(AF_INET, s.c_str(), &v4) == 1) {
+    e.addr[10] = e.addr[11] = 0xff;
+    std::memcpy(&e.addr[12], &v4, 4);
+    e.family = 4;
+    return true;
+  }
+  if (inet_pton(AF_INET6, s.c_str(), e.addr.data()) == 1) {
+    e.family = 6;
+    return true;
+  }
+  return false;
+}
+
+uint8_t route_match_flags(const pb::RouteMatch& m) {
+  uint8_t f = 0;
+  const auto regex = [](const pb::StringMatch& s) { return s.kind_case() == pb::StringMatch::kRegex; };
+  if (m.has_uri()) f |= kMatchUri | (regex(m.uri()) ? kMatchRegex : 0);
+  if (m.headers_size() || m.without_headers_size()) f |= kMatchHeaders;
+  for (const auto& h : m.headers())
+    if (h.has_match() && regex(h.match())) f |= kMatchRegex;
+  if (m.query_params_size()) f |= kMatchQuery;
+  if (m.has_method()) f |= kMatchMethod | (regex(m.method()) ? kMatchRegex : 0);
+  if (m.has_authority()) f |= kMatchAuthority | (regex(m.authority()) ? kMatchRegex : 0);
+  return f;
+}
+
+}  // namespace
+
+std::unique_ptr<RuntimeTables> build_tables(std::shared_ptr<const Snapshot> snap, const Bootstrap& b,
+                                            std::string* error) {
+  const ConfigLimits& lim = b.config_limits;
+  const Snapshot& s = *snap;
+
+  // Sizes first: limits are checked before anything is allocated.
+  size_t n_vhosts = 0, n_domains = 0, n_routes = 0, n_dests = 0, n_endpoints = 0;
+  for (const pb::RouteTable& rt : s.route_tables())
+    for (const pb::VirtualHost& vh : rt.virtual_hosts()) {
+      ++n_vhosts;
+      n_domains += static_cast<size_t>(vh.domains_size());
+      n_routes += static_cast<size_t>(vh.routes_size());
+      for (const pb::Route& r : vh.routes())
+        if (r.has_route()) n_dests += static_cast<size_t>(r.route().clusters_size());
+    }
+  for (const pb::Cluster& c : s.clusters()) n_endpoints += static_cast<size_t>(c.endpoints_size());
+  const auto over = [&](const char* what, size_t n, uint32_t limit) {
+    *error = "snapshot " + s.version() + " has " + std::to_string(n) + " " + what + ", over this node's config_limits (" +
+             std::to_string(limit) + ")";
+    return nullptr;
+  };
+  if (static_cast<size_t>(s.listeners_size()) > lim.max_listeners)
+    return over("listeners", static_cast<size_t>(s.listeners_size()), lim.max_listeners);
+  if (n_routes > lim.max_routes) return over("routes", n_routes, lim.max_routes);
+  if (static_cast<size_t>(s.clusters_size()) > lim.max_clusters)
+    return over("clusters", static_cast<size_t>(s.clusters_size()), lim.max_clusters);
+  if (n_endpoints > lim.max_endpoints) return over("endpoints", n_endpoints, lim.max_endpoints);
+
+  auto t = std::make_unique<RuntimeTables>();
+  t->version = s.version();
+  t->snapshot = snap;
+
+  std::map<std::string_view, uint32_t> route_table_index;
+  for (int i = 0; i < s.route_tables_size(); ++i) route_table_index.emplace(s.route_tables(i).name(), i);
+  std::map<std::string_view, uint32_t> cluster_index;
+  for (int i = 0; i < s.clusters_size(); ++i) cluster_index.emplace(s.clusters(i).name(), i);
+
+  // Listeners, sorted by port; one per port (the compiler merges servers).
+  t->listeners = FlatArray<ListenerSlot>(static_cast<size_t>(s.listeners_size()));
+  uint32_t server_first = 0;
+  for (int i = 0; i < s.listeners_size(); ++i) {
+    const pb::Listener& l = s.listeners(i);
+    if (l.port() == 0 || l.port() > 65535) {
+      *error = "listener " + l.name() + ": port " + std::to_string(l.port()) + " out of range";
+      return nullptr;
+    }
+    if (auto owner = port_owner(b, l.port())) {
+      *error = "listener " + l.name() + ": port " + std::to_string(l.port()) + " is held by " + *owner +
+               " on node " + b.node.id;
+      return nullptr;
+    }
+    ListenerSlot& slot = t->listeners[static_cast<size_t>(i)];
+    slot.port = static_cast<uint16_t>(l.port());
+    slot.protocol = static_cast<uint8_t>(l.protocol());
+    slot.tls_mode = l.servers_size() ? static_cast<uint8_t>(l.servers(0).tls().mode()) : 0;
+    const auto rt = route_table_index.find(l.route_table());
+    slot.route_table = rt == route_table_index.end() ? kNone : rt->second;
+    slot.server_first = server_first;
+    slot.server_count = static_cast<uint32_t>(l.servers_size());
+    server_first += slot.server_count;
+  }
+  {
+    auto v = t->listeners.view();
+    std::vector<ListenerSlot> sorted(v.begin(), v.end());
+    std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& c) { return a.port < c.port; });
+    for (size_t i = 1; i < sorted.size(); ++i)
+      if (sorted[i].port == sorted[i - 1].port) {
+        *error = "two listeners on port " + std::to_string(sorted[i].port);
+        return nullptr;
+      }
+    for (size_t i = 0; i < sorted.size(); ++i) t->listeners[i] = sorted[i];
+  }
+
+  // Route tables → vhosts → (domains, routes → destinations).
+  t->route_tables = FlatArray<RouteTableSlot>(static_cast<size_t>(s.route_tables_size()));
+  t->vhosts = FlatArray<VhostSlot>(n_vhosts);
+  t->domains = FlatArray<DomainSlot>(n_domains);
+  t->routes = FlatArray<RouteSlot>(n_routes);
+  t->destinations = FlatArray<DestinationSlot>(n_dests);
+  uint32_t vh_i = 0, dom_i = 0, route_i = 0, dest_i = 0;
+  for (int ti = 0; ti < s.route_tables_size(); ++ti) {
+    const pb::RouteTable& rt = s.route_tables(ti);
+    t->route_tables[static_cast<size_t>(ti)] = {vh_i, static_cast<uint32_t>(rt.virtual_hosts_size())};
+    for (const pb::VirtualHost& vh : rt.virtual_hosts()) {
+      VhostSlot& vs = t->vhosts[vh_i];
+      vs = {route_i, static_cast<uint32_t>(vh.routes_size()), dom_i, static_cast<uint32_t>(vh.domains_size())};
+      for (const std::string& d : vh.domains()) {
+        const std::string ld = lower(d);
+        const bool wild = !ld.empty() && ld[0] == '*';
+        const std::string_view key = wild ? std::string_view(ld).substr(1) : std::string_view(ld);
+        t->domains[dom_i++] = {domain_hash(key), vh_i, static_cast<uint16_t>(std::min<size_t>(key.size(), 65535)),
+                               static_cast<uint8_t>(wild), 0};
+      }
+      for (int ri = 0; ri < vh.routes_size(); ++ri) {
+        const pb::Route& r = vh.routes(ri);
+        RouteSlot& rs = t->routes[route_i++];
+        rs.match_flags = route_match_flags(r.match());
+        rs.snapshot_index = static_cast<uint32_t>(ri);
+        rs.dest_first = dest_i;
+        rs.dest_count = 0;
+        if (r.has_redirect()) {
+          rs.kind = RouteKind::redirect;
+        } else if (r.has_direct_response()) {
+          rs.kind = RouteKind::direct_response;
+        } else {
+          rs.kind = RouteKind::forward;
+          uint32_t cumulative = 0;
+          for (const pb::WeightedCluster& wc : r.route().clusters()) {
+            cumulative += wc.weight();
+            const auto c = cluster_index.find(wc.cluster());
+            t->destinations[dest_i++] = {c == cluster_index.end() ? kNone : c->second, cumulative};
+          }
+          rs.dest_count = static_cast<uint16_t>(dest_i - rs.dest_first);
+        }
+      }
+      ++vh_i;
+    }
+  }
+
+  // Clusters and their endpoints.
+  t->clusters = FlatArray<ClusterSlot>(static_cast<size_t>(s.clusters_size()));
+  t->endpoints = FlatArray<EndpointSlot>(n_endpoints);
+  uint32_t ep_i = 0;
+  for (int ci = 0; ci < s.clusters_size(); ++ci) {
+    const pb::Cluster& c = s.clusters(ci);
+    ClusterSlot& cs = t->clusters[static_cast<size_t>(ci)];
+    const pb::TrafficPolicy& p = c.policy();
+    cs.endpoint_first = ep_i;
+    cs.endpoint_count = static_cast<uint32_t>(c.endpoints_size());
+    cs.lb = static_cast<uint8_t>(p.load_balancer().simple());
+    cs.consistent_hash = p.load_balancer().has_consistent_hash();
+    cs.discovery = static_cast<uint8_t>(c.discovery());
+    cs.upstream_tls = static_cast<uint8_t>(p.tls().mode());
+    cs.max_connections = p.connection_pool().tcp().max_connections();
+    cs.connect_timeout_ms = static_cast<uint32_t>(std::min<uint64_t>(p.connection_pool().tcp().connect_timeout_ms(),
+                                                                     UINT32_MAX));
+    cs.total_weight = 0;
+    const bool dns = c.discovery() == pb::DISCOVERY_STRICT_DNS || c.discovery() == pb::DISCOVERY_LOGICAL_DNS;
+    for (const pb::Endpoint& e : c.endpoints()) {
+      EndpointSlot& es = t->endpoints[ep_i++];
+      if (!parse_endpoint_address(e.address(), es)) {
+        if (!dns) {
+          *error = "cluster " + c.name() + ": endpoint address \"" + e.address() + "\" is not an IP address";
+          return nullptr;
+        }
+        es.family = 0;  // a name: resolved by the control plane before use
+      }
+      if (e.port() == 0 || e.port() > 65535) {
+        *error = "cluster " + c.name() + ": endpoint " + e.address() + " has port " + std::to_string(e.port());
+        return nullptr;
+      }
+      es.port = static_cast<uint16_t>(e.port());
+      es.healthy = e.status() == pb::HEALTHY;
+      es.weight = std::max<uint32_t>(1, e.weight());
+      cs.total_weight += es.weight;
+    }
+  }
+  return t;
+}
+
+}  // namespace lg::config
