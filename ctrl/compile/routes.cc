@@ -426,6 +426,22 @@ std::vector<pb::Route> translate_http(RouteEnv& env, const Resource& vs, uint32_
   return out;
 }
 
+// tcp[].route / tls[].route: weighted destinations; a single one gets 100.
+static std::vector<pb::WeightedCluster> l4_destinations(RouteEnv& env, const Json& rule, const std::string& ns,
+                                                        uint32_t listener_port) {
+  std::vector<pb::WeightedCluster> out;
+  const Json* routes = field(rule, "route");
+  if (!routes || !routes->is_array()) return out;
+  const bool single = routes->size() == 1;
+  for (const Json& rd : *routes)
+    if (const Json* dest = field(rd, "destination")) {
+      pb::WeightedCluster wc = destination(env, *dest, ns, listener_port);
+      wc.set_weight(single ? 100 : static_cast<uint32_t>(u64(rd, "weight")));
+      out.push_back(std::move(wc));
+    }
+  return out;
+}
+
 std::vector<pb::TcpRoute> translate_tcp(RouteEnv& env, const Resource& vs, uint32_t listener_port, const std::string& gateway) {
   std::vector<pb::TcpRoute> out;
   const Json* tcp = field(spec_of(vs), "tcp");
@@ -439,16 +455,7 @@ std::vector<pb::TcpRoute> translate_tcp(RouteEnv& env, const Resource& vs, uint3
       for (const Json& m : *matches)
         if (l4_matches(m, listener_port, gateway, vs.ns)) applicable.push_back(&m);
     if (!unconditional && applicable.empty()) continue;
-    std::vector<pb::WeightedCluster> clusters;
-    if (const Json* routes = field(rule, "route"); routes && routes->is_array()) {
-      const bool single = routes->size() == 1;
-      for (const Json& rd : *routes)
-        if (const Json* dest = field(rd, "destination")) {
-          pb::WeightedCluster wc = destination(env, *dest, vs.ns, listener_port);
-          wc.set_weight(single ? 100 : static_cast<uint32_t>(u64(rd, "weight")));
-          clusters.push_back(std::move(wc));
-        }
-    }
+    const std::vector<pb::WeightedCluster> clusters = l4_destinations(env, rule, vs.ns, listener_port);
     // One route per applicable match (OR of matches), so subnets stay per match.
     auto emit = [&](const Json* m) {
       pb::TcpRoute r;
@@ -493,15 +500,7 @@ std::vector<pb::TlsRoute> translate_tls(RouteEnv& env, const Resource& vs, uint3
       r.set_rule_index(static_cast<uint32_t>(i));
       for (const std::string& h : sni) r.add_sni_hosts(h);
       for (const std::string& s : strings(m, "destinationSubnets")) r.add_destination_subnets(s);
-      if (const Json* routes = field(rule, "route"); routes && routes->is_array()) {
-        const bool single = routes->size() == 1;
-        for (const Json& rd : *routes)
-          if (const Json* dest = field(rd, "destination")) {
-            pb::WeightedCluster wc = destination(env, *dest, vs.ns, listener_port);
-            wc.set_weight(single ? 100 : static_cast<uint32_t>(u64(rd, "weight")));
-            *r.add_clusters() = std::move(wc);
-          }
-      }
+      for (auto& wc : l4_destinations(env, rule, vs.ns, listener_port)) *r.add_clusters() = std::move(wc);
       out.push_back(std::move(r));
     }
   }
