@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test: link checks and unit
-# tests (meson), the same unit tests under ASan+UBSan, then the integration
+# Installs what is missing, builds, and runs every test: unit tests under
+# ASan+UBSan, link checks, benchmark smoke runs and the dataplane's unit tests
+# in the release build, then the integration
 # suite (pytest against real kernel peers over taps). Exits non-zero on any
 # failure. Needs root (taps, hugepages).
 set -euo pipefail
@@ -10,25 +11,29 @@ export DEBIAN_FRONTEND=noninteractive
 scripts/install-deps.sh
 scripts/hugepages.sh || echo "test: continuing without hugepages (linegate falls back to --no-huge)"
 
-echo "== build (release)"
-scripts/build.sh build
+# The control plane's unit tests run once, under ASan+UBSan (the stronger
+# check); the release tree builds and runs everything else. That keeps two
+# full builds of the gRPC/protobuf-heavy tests out of the suite's time.
+echo "== build (release): everything but the control-plane unit tests"
+[ -f build/build.ninja ] || meson setup build
+mapfile -t release_targets < <(scripts/meson_targets.py build build --skip tests/unit/ctrl)
+ninja -C build "${release_targets[@]}"
+
 echo "== build (debug, ASan+UBSan): the unit test programs only"
-[ -f build-asan/build.ninja ] || meson setup build-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
-# Binaries, benchmarks and link checks are built (and run) in the release tree;
-# building them again with sanitizers would only add minutes.
-mapfile -t unit_targets < <(meson introspect build-asan --tests | /usr/bin/python3 -c '
-import json, os, sys
-for t in json.load(sys.stdin):
-    if any(s.split(":")[-1] == "unit" for s in t["suite"]):
-        print(os.path.relpath(t["cmd"][0], "build-asan"))')
+# -O0 with line tables only (-g1): sanitizer reports keep file:line, and the
+# compiler skips full debug info for the template-heavy gRPC/protobuf code.
+[ -f build-asan/build.ninja ] || meson setup build-asan -Doptimization=0 -Ddebug=false -Dcpp_args=-g1 -Dc_args=-g1 \
+  -Db_sanitize=address,undefined -Db_lundef=false
+mapfile -t unit_targets < <(scripts/meson_targets.py build-asan build --suite unit)
 ninja -C build-asan "${unit_targets[@]}"
 
 echo "== unit tests under ASan+UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   meson test -C build-asan --suite unit --no-rebuild --print-errorlogs
 
-echo "== link checks and unit tests (release)"
-meson test -C build --print-errorlogs
+echo "== link checks, benchmark smoke runs, dataplane unit tests (release)"
+mapfile -t release_tests < <(scripts/meson_targets.py build tests --skip tests/unit/ctrl)
+meson test -C build --no-rebuild --print-errorlogs "${release_tests[@]}"
 
 echo "== integration tests"
 LINEGATE_BIN="$PWD/build/dataplane/linegate" \
