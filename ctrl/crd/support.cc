@@ -288,6 +288,9 @@ std::string crd_support_markdown() {
         "for a supported kind is listed below. A field marked **not supported** is accepted by the schema, but "
         "linegate does not implement it: `linegatectl analyze` and `linegate-agent` report a warning naming the "
         "field whenever a document sets it (fields under a not-supported field are covered by it). "
+        "A **supported** field is validated and compiled into the gateway's snapshot (see `linegatectl "
+        "proxy-config`); the dataplane acts on it as its gateways land: TCP/TLS passthrough and upstream "
+        "clusters, the HTTP/1.1 router, then TLS termination and origination. "
         "In paths, `[]` stands for any list item and `{}` for any map value.\n\n";
   md += "## Kinds\n\n| kind | apiVersions | status | note |\n| --- | --- | --- | --- |\n";
   for (const KindInfo& k : all_kinds()) {
