@@ -91,13 +91,6 @@ void Diagnostics::append(const Diagnostics& other) {
   items_.insert(items_.end(), other.items_.begin(), other.items_.end());
 }
 
-std::vector<Diagnostic> Diagnostics::about(const Resource& r) const {
-  std::vector<Diagnostic> out;
-  for (const Diagnostic& d : items_)
-    if (d.src.file == r.src.file && d.src.doc == r.src.doc) out.push_back(d);
-  return out;
-}
-
 std::string path_field(const std::string& base, const std::string& field) {
   return base.empty() ? field : base + "." + field;
 }

@@ -67,8 +67,6 @@ class Diagnostics {
   size_t warning_count() const;
   const std::vector<Diagnostic>& items() const { return items_; }
   void append(const Diagnostics& other);
-  // Errors (and warnings) about exactly this document.
-  std::vector<Diagnostic> about(const Resource& r) const;
 
  private:
   std::vector<Diagnostic> items_;

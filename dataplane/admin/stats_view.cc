@@ -167,6 +167,7 @@ std::string render_json(const StatsView& v) {
                  {"generation", v.config.generation},
                  {"update_success", v.config.update_success},
                  {"update_rejected", v.config.update_rejected},
+                 {"last_error", v.config.last_error},
                  {"worker_generation", v.config.worker_generation}};
   j["workers"] = nlohmann::ordered_json::array();
   for (const LoopCounters& l : v.totals.per_worker)

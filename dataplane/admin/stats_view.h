@@ -27,6 +27,7 @@ struct ConfigView {
   std::string version;                   // content hash of the snapshot serving now ("" = none yet)
   uint64_t generation = 0;               // tables published so far
   uint64_t update_success = 0, update_rejected = 0;
+  std::string last_error;                // why the last snapshot was rejected ("" after a success)
   std::vector<uint64_t> worker_generation;  // generation each worker last read
 };
 

@@ -139,16 +139,15 @@ std::unique_ptr<RuntimeTables> build_tables(std::shared_ptr<const Snapshot> snap
     slot.server_count = static_cast<uint32_t>(l.servers_size());
     server_first += slot.server_count;
   }
-  {
-    auto v = t->listeners.view();
-    std::vector<ListenerSlot> sorted(v.begin(), v.end());
-    std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& c) { return a.port < c.port; });
-    for (size_t i = 1; i < sorted.size(); ++i)
-      if (sorted[i].port == sorted[i - 1].port) {
-        *error = "two listeners on port " + std::to_string(sorted[i].port);
-        return nullptr;
-      }
-    for (size_t i = 0; i < sorted.size(); ++i) t->listeners[i] = sorted[i];
+  if (t->listeners.size() != 0) {
+    ListenerSlot* const first = &t->listeners[0];
+    ListenerSlot* const last = first + t->listeners.size();
+    std::sort(first, last, [](const ListenerSlot& a, const ListenerSlot& c) { return a.port < c.port; });
+    const auto dup = std::adjacent_find(first, last, [](const auto& a, const auto& c) { return a.port == c.port; });
+    if (dup != last) {
+      *error = "two listeners on port " + std::to_string(dup->port);
+      return nullptr;
+    }
   }
 
   // Route tables → vhosts → (domains, routes → destinations).

@@ -32,7 +32,6 @@ class FlatArray {
   const T& operator[](size_t i) const { return data_[i]; }
   size_t size() const { return size_; }
   std::span<const T> view() const { return {data_.get(), size_}; }
-  std::span<const T> view(uint32_t first, uint32_t n) const { return {data_.get() + first, n}; }
   size_t bytes() const { return size_ * sizeof(T); }
 
  private:

@@ -304,7 +304,7 @@ void Runtime::register_admin_routes() {
                                       {"worker_generation", v.config.worker_generation},
                                       {"update_success", v.config.update_success},
                                       {"update_rejected", v.config.update_rejected},
-                                      {"last_error", config_ ? config_->status().last_error : ""}}},
+                                      {"last_error", v.config.last_error}}},
                                     {"ports", nlohmann::ordered_json::array()}};
         for (const admin::PortView& p : v.ports)
           j["ports"].push_back({{"name", p.name}, {"device", p.device}, {"driver", p.driver}, {"mac", p.mac},
@@ -349,6 +349,7 @@ admin::StatsView Runtime::stats() const {
     v.config.version = st.version;
     v.config.update_success = st.update_success;
     v.config.update_rejected = st.update_rejected;
+    v.config.last_error = st.last_error;
     v.config.generation = publisher_->generation();
     for (unsigned w = 0; w < b_.workers; ++w)
       v.config.worker_generation.push_back(seen_generation_[w].value.load(std::memory_order_relaxed));

@@ -109,6 +109,14 @@ TEST(RuntimeTables, RejectsAListenerOnAPortTheNodeHolds) {
   EXPECT_NE(error.find("port 8443 is held by the built-in echo service on node gw-test"), std::string::npos) << error;
 }
 
+TEST(RuntimeTables, RejectsTwoListenersOnOnePort) {
+  auto s = sample_snapshot();
+  s->mutable_listeners(1)->set_port(8443);
+  std::string error;
+  EXPECT_FALSE(build_tables(s, node(), &error));
+  EXPECT_EQ(error, "two listeners on port 8443");
+}
+
 TEST(RuntimeTables, RejectsWhatExceedsTheNodeLimits) {
   Bootstrap b = node();
   b.config_limits.max_routes = 1;
