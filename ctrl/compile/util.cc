@@ -1,5 +1,7 @@
 #include "ctrl/compile/util.h"
 
+#include "ctrl/validate/hosts.h"
+
 #include <algorithm>
 #include <arpa/inet.h>
 #include <cctype>
@@ -102,35 +104,9 @@ const Json& spec_of(const Resource& r) {
 }
 
 std::optional<uint64_t> parse_duration_ms(std::string_view text) {
-  // Go time.ParseDuration: [-+]?([0-9]*(\.[0-9]*)?[a-z]+)+ ; "0" alone is valid.
-  if (text == "0") return 0;
-  if (text.empty()) return std::nullopt;
-  double total_ms = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    const size_t start = i;
-    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
-    if (i == start) return std::nullopt;
-    double value = 0;
-    try {
-      value = std::stod(std::string(text.substr(start, i - start)));
-    } catch (...) {
-      return std::nullopt;
-    }
-    const size_t unit_start = i;
-    while (i < text.size() && (std::isalpha(static_cast<unsigned char>(text[i])) || text[i] == '\xc2' || text[i] == '\xb5')) ++i;
-    const std::string_view unit = text.substr(unit_start, i - unit_start);
-    double scale = 0;
-    if (unit == "ns") scale = 1e-6;
-    else if (unit == "us" || unit == "\xc2\xb5s" || unit == "\xb5s") scale = 1e-3;
-    else if (unit == "ms") scale = 1;
-    else if (unit == "s") scale = 1000;
-    else if (unit == "m") scale = 60'000;
-    else if (unit == "h") scale = 3'600'000;
-    else return std::nullopt;
-    total_ms += value * scale;
-  }
-  return static_cast<uint64_t>(std::llround(total_ms));
+  const std::optional<int64_t> ns = validate::parse_duration_ns(text);
+  if (!ns || *ns < 0) return std::nullopt;
+  return static_cast<uint64_t>((*ns + 500'000) / 1'000'000);  // nearest ms
 }
 
 std::optional<uint64_t> opt_duration_ms(const Json& obj, std::string_view key) {
@@ -150,31 +126,6 @@ uint64_t duration_ms(const Json& obj, std::string_view key, uint64_t fallback) {
 
 bool host_is_wildcard(std::string_view h) { return !h.empty() && h[0] == '*'; }
 
-static bool ends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
-bool host_subset_of(std::string_view a, std::string_view b) {
-  if (host_is_wildcard(a)) {
-    if (!host_is_wildcard(b)) return false;
-    return ends_with(a.substr(1), b.substr(1));
-  }
-  if (host_is_wildcard(b)) return ends_with(a, b.substr(1));
-  return a == b;
-}
-
-bool hosts_match(std::string_view a, std::string_view b) { return host_subset_of(a, b) || host_subset_of(b, a); }
-
-bool is_ip_address(std::string_view s) {
-  const std::string z(s);
-  unsigned char buf[16];
-  return inet_pton(AF_INET, z.c_str(), buf) == 1 || inet_pton(AF_INET6, z.c_str(), buf) == 1;
-}
-
-std::string resolve_short_name(const std::string& host, const std::string& ns) {
-  if (host.empty() || host == "*" || is_ip_address(host) || host.find('.') != std::string::npos) return host;
-  return host + "." + ns + ".svc." + std::string(kDomainSuffix);
-}
 
 bool selector_matches(const Labels& selector, const Labels& labels) {
   for (const auto& [k, v] : selector) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "ctrl/crd/resource.h"
+#include "ctrl/validate/hosts.h"
 
 #include <cstdint>
 #include <map>
@@ -40,14 +41,12 @@ std::optional<uint64_t> opt_duration_ms(const Json& obj, std::string_view key);
 
 // Istio host.Name semantics: "*" and "*.suffix" wildcards.
 bool host_is_wildcard(std::string_view h);
-// a ⊆ b: every name a covers is covered by b.
-bool host_subset_of(std::string_view a, std::string_view b);
-// Either covers the other (host.Name.Matches).
-bool hosts_match(std::string_view a, std::string_view b);
-// ResolveShortnameToFQDN: "reviews" in namespace "default" →
-// "reviews.default.svc.cluster.local"; names with a dot, "*" and IPs unchanged.
-std::string resolve_short_name(const std::string& host, const std::string& ns);
-bool is_ip_address(std::string_view s);
+// Host matching, short-name resolution and address checks are the
+// validator's (ctrl/validate/hosts.h): one definition of Istio's semantics.
+using validate::host_subset_of;
+using validate::is_ip_address;
+using validate::resolve_short_name;
+inline bool hosts_match(std::string_view a, std::string_view b) { return validate::host_matches(a, b); }
 
 // Selector ⊆ labels; an empty selector selects everything (labels.Instance.SubsetOf).
 bool selector_matches(const Labels& selector, const Labels& labels);
@@ -62,7 +61,7 @@ std::string to_upper(std::string_view s);
 std::string join(const std::vector<std::string>& parts, std::string_view sep);
 
 inline constexpr std::string_view kRootNamespace = "istio-system";
-inline constexpr std::string_view kDomainSuffix = "cluster.local";
+using validate::kDomainSuffix;
 inline constexpr std::string_view kTrustDomain = "cluster.local";
 
 }  // namespace lg::ctrl::compile

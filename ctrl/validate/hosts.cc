@@ -179,7 +179,8 @@ bool host_subset_of(std::string_view a, std::string_view b) {
 }
 
 std::string resolve_short_name(std::string_view host, std::string_view ns) {
-  if (host.empty() || host == "*" || host.find('.') != std::string_view::npos) return std::string(host);
+  if (host.empty() || host == "*" || host.find('.') != std::string_view::npos || is_ip_address(host))
+    return std::string(host);
   return std::string(host) + "." + std::string(ns) + ".svc." + std::string(kDomainSuffix);
 }
 
