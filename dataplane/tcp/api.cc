@@ -6,11 +6,45 @@ namespace lg::tcp {
 Listener* TcpStack::listen(uint16_t port, const AppOps* ops, void* ctx) {
   if (find_listener(port) != nullptr) return nullptr;
   for (Listener& l : listeners_) {
-    if (l.active) continue;
+    // A slot whose old port still has handshakes in flight stays out of use:
+    // those connections point at it.
+    if (l.active || l.half_open != 0) continue;
     l = Listener{port, ops, ctx, 0, true};
     return &l;
   }
   return nullptr;
+}
+
+void TcpStack::unlisten(uint16_t port) {
+  if (Listener* l = find_listener(port)) l->active = false;
+}
+
+uint32_t TcpStack::peek(const Conn* c, uint32_t from, void* buf, uint32_t len) const {
+  auto* out = static_cast<uint8_t*>(buf);
+  uint32_t copied = 0, skip = from;
+  for (const rte_mbuf* m = c->rcvq.head; m != nullptr && copied < len; m = m->next) {
+    const uint32_t n = m->data_len;
+    if (skip >= n) {
+      skip -= n;
+      continue;
+    }
+    const uint32_t take = std::min(n - skip, len - copied);
+    std::memcpy(out + copied, rte_pktmbuf_mtod_offset(m, const uint8_t*, skip), take);
+    copied += take;
+    skip = 0;
+  }
+  return copied;
+}
+
+void TcpStack::set_keepalive(Conn* c, uint32_t idle_ms, uint32_t interval_ms, uint8_t probes) {
+  c->ka_idle_ms = idle_ms;
+  c->ka_interval_ms = std::max<uint32_t>(interval_ms, 1);
+  c->ka_max_probes = probes ? probes : kMaxKeepaliveProbes;
+  if (idle_ms == 0) {
+    timers_.cancel(c->ka_timer);
+  } else if (synchronized(c->state)) {
+    timers_.arm_after(c->ka_timer, uint64_t{idle_ms} * (tsc_hz_ / 1000));
+  }
 }
 
 int TcpStack::route(uint8_t family, const uint8_t* addr) const {
@@ -64,6 +98,12 @@ Conn* TcpStack::connect(unsigned iface, uint8_t family, const uint8_t* remote, u
 rte_mbuf* TcpStack::read(Conn* c, uint32_t max) {
   rte_mbuf* m = c->rcvq.take(max, pool_);
   if (m == nullptr) return nullptr;
+  // The last byte of a connection held for its reader: close it on the next
+  // timer pass (not here: the caller still holds c).
+  if (c->linger) {
+    if (c->rcvq.empty()) timers_.arm_after(c->rtx_timer, 0);
+    return m;
+  }
   // Tell the peer about the room we made once it is worth a segment.
   const uint32_t free_space = rcv_window(c);
   const Seq edge = c->rcv_nxt + free_space;

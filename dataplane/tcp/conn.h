@@ -71,6 +71,7 @@ struct OooRange {
   rte_mbuf* tail;
 };
 inline constexpr unsigned kMaxOoo = 12;
+inline constexpr uint8_t kMaxKeepaliveProbes = 9;  // like Linux tcp_keepalive_probes
 
 struct AppOps;
 struct Listener;
@@ -102,6 +103,7 @@ struct Conn {
   bool app_closed : 1;  // the application let go (tcp_close)
   bool passive : 1;
   bool in_table : 1;
+  bool linger : 1;      // closed by the protocol, held until the application reads what is queued
 
   uint16_t mss;          // payload bytes we send per segment
   uint16_t unacked_segs; // full segments received since our last ACK
@@ -124,6 +126,12 @@ struct Conn {
   uint64_t rtx_first_us;   // first unanswered retransmission (user timeout)
   uint64_t last_rcv_us;    // keepalive idle clock
   uint64_t opened_us;
+  // Per-connection settings, from TcpConfig unless the application changes
+  // them (a cluster's connectTimeout and tcpKeepalive).
+  uint32_t connect_timeout_ms;
+  uint32_t ka_idle_ms;      // 0: no keepalive
+  uint32_t ka_interval_ms;  // between unanswered probes
+  uint8_t ka_max_probes;
 
   SegQueue sndq;  // from snd_una: sent-unacked then unsent
   // Where the last transmission ended in sndq, so sending new data does not

@@ -16,7 +16,7 @@ bool checksum_ok(const rte_mbuf* m, uint8_t family, uint16_t l3, uint32_t tcp_le
   if (flag == RTE_MBUF_F_RX_L4_CKSUM_BAD) return false;
   if (family == 4) {
     const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
-    return rte_ipv4_udptcp_cksum_mbuf_verify(m, ip, l3) == 0;
+    return net::fold(rte_ipv4_phdr_cksum(ip, 0) + net::mbuf_sum(m, l3, tcp_len)) == 0xffff;
   }
   const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv6_hdr*);
   net::Ip6 src, dst;
@@ -261,7 +261,7 @@ void TcpStack::enter_established(Conn* c) {
   set_state(c, State::established);
   c->listener = nullptr;
   c->rcv_adv = c->rcv_nxt + rcv_window(c);
-  if (cfg_.keepalive_ms) timers_.arm_after(c->ka_timer, uint64_t{cfg_.keepalive_ms} * (tsc_hz_ / 1000));
+  if (c->ka_idle_ms) timers_.arm_after(c->ka_timer, uint64_t{c->ka_idle_ms} * (tsc_hz_ / 1000));
 }
 
 bool TcpStack::conn_input(Conn* c, Segment& seg) {
@@ -389,7 +389,11 @@ bool TcpStack::conn_input(Conn* c, Segment& seg) {
 
   bool readable = false;
   if (seg.len > 0 || seg.has(kFin)) process_data(c, seg, &readable);
-  if (c->state == State::time_wait) return true;
+  if (c->state == State::time_wait) {
+    // A connection held for its reader still tells it there is data.
+    if (c->linger && c->ops && c->ops->on_readable) c->ops->on_readable(c->app, c);
+    return c->gen == gen && c->in_table;
+  }
   output(c);
 
   // Application callbacks last: they may write, close or abort.
@@ -507,6 +511,7 @@ TcpStack::AckResult TcpStack::process_ack(Conn* c, const Segment& seg, bool* wri
           enter_time_wait(c);
           break;
         case State::last_ack:
+          if (linger_for_reader(c)) break;
           free_conn(c, CloseReason::normal);
           return AckResult::freed;
         default:

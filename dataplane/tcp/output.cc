@@ -11,6 +11,21 @@
 #include "dataplane/tcp/stack.h"
 
 namespace lg::tcp {
+namespace {
+
+// DPDK 22.11 sums a chain segment by segment and mishandles a segment that
+// starts at an odd offset (the tap PMD's checksum offload and
+// rte_raw_cksum_mbuf alike), so a forwarded chain with an odd-length segment
+// before the last (a proxy forwarding small writes) is summed here in software
+// (net::mbuf_sum) instead. NICs checksum in hardware and are not affected.
+bool odd_inner_segment(const rte_mbuf* m) {
+  for (const rte_mbuf* s = m; s->next != nullptr; s = s->next)
+    if (s->data_len & 1) return true;
+  return false;
+}
+
+}  // namespace
+
 
 uint32_t TcpStack::rcv_window(const Conn* c) const {
   const uint32_t used = c->rcvq.bytes + c->ooo_bytes();
@@ -125,11 +140,11 @@ void TcpStack::emit(const FlowKey& key, Seq seq, Seq ack, uint8_t flags, uint16_
     ip->hdr_checksum = 0;
     std::memcpy(&ip->src_addr, key.local, 4);
     std::memcpy(&ip->dst_addr, key.remote, 4);
-    if (f.offloads.tx_tcp_cksum) {
+    if (f.offloads.tx_tcp_cksum && !odd_inner_segment(m)) {
       m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
       th->cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
     } else {
-      th->cksum = rte_ipv4_udptcp_cksum_mbuf(m, ip, ip_len);
+      th->cksum = net::finish_cksum(rte_ipv4_phdr_cksum(ip, 0), net::mbuf_sum(m, ip_len, l4_bytes));
     }
   } else {
     auto* ip = reinterpret_cast<rte_ipv6_hdr*>(hdr);

@@ -92,6 +92,10 @@ void TcpStack::init_conn(Conn* c, const FlowKey& key) {
   c->rcv_wscale = ws;
   c->opened_us = now_us_;
   c->last_rcv_us = now_us_;
+  c->connect_timeout_ms = cfg_.connect_timeout_ms;
+  c->ka_idle_ms = cfg_.keepalive_ms;
+  c->ka_interval_ms = std::max<uint32_t>(cfg_.keepalive_ms / 10, 1000);
+  c->ka_max_probes = kMaxKeepaliveProbes;
 }
 
 Conn* TcpStack::alloc_conn(const FlowKey& key) {

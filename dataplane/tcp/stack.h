@@ -43,7 +43,7 @@ struct Listener {
   uint32_t half_open = 0;  // SYN_RECEIVED connections
   bool active = false;
 };
-inline constexpr unsigned kMaxListeners = 32;
+inline constexpr unsigned kMaxListeners = 64;
 
 struct TcpConfig {
   uint32_t max_connections = 16384;
@@ -81,6 +81,10 @@ class TcpStack {
 
   // Socket-like API (api.cc).
   Listener* listen(uint16_t port, const AppOps* ops, void* ctx);
+  // Stops accepting on port (SYNs are answered with RST). Connections still
+  // in the handshake complete through the listener's ops, which may refuse.
+  void unlisten(uint16_t port);
+  bool listening(uint16_t port) { return find_listener(port) != nullptr; }
   // The port to reach addr through: on-link first, then one with a gateway
   // of that family; -1 if none.
   int route(uint8_t family, const uint8_t* addr) const;
@@ -88,6 +92,14 @@ class TcpStack {
   // Zero-copy read: up to max bytes as an mbuf chain (caller owns it); nullptr when nothing is buffered.
   rte_mbuf* read(Conn* c, uint32_t max);
   uint32_t readable(const Conn* c) const { return c->rcvq.bytes; }
+  // Copies up to len buffered bytes from offset `from` without consuming them
+  // (protocol sniffing: the TLS ClientHello); returns how many were copied.
+  uint32_t peek(const Conn* c, uint32_t from, void* buf, uint32_t len) const;
+  // Overrides for one connection (set right after connect()/accept).
+  void set_connect_timeout(Conn* c, uint32_t ms) { c->connect_timeout_ms = ms; }
+  // RFC 1122 §4.2.3.6 keepalive: probes after idle_ms without data, every
+  // interval_ms, give up after probes unanswered. idle_ms 0 turns it off.
+  void set_keepalive(Conn* c, uint32_t idle_ms, uint32_t interval_ms, uint8_t probes);
   bool eof(const Conn* c) const { return c->fin_rcvd && c->rcvq.empty(); }
   // Takes the whole chain or none of it (would_block: no room; the stack
   // calls on_writable when there is).
@@ -118,6 +130,11 @@ class TcpStack {
   void free_conn(Conn* c, CloseReason why);
   void set_state(Conn* c, State s);  // keeps gauges and listener backlogs in step
   void enter_time_wait(Conn* c);
+  // Both FINs are done but the application has not read everything yet:
+  // hold the connection (as TIME-WAIT) until it has, so no received byte is
+  // lost to a close (a proxy reads only what its other side can take). True
+  // when held; the application hears on_closed after its last read.
+  bool linger_for_reader(Conn* c);
   void notify_closed(Conn* c, CloseReason why);
 
  private:

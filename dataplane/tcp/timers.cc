@@ -6,7 +6,6 @@
 namespace lg::tcp {
 namespace {
 constexpr uint8_t kMaxRetransmits = 15;  // like Linux tcp_retries2
-constexpr uint8_t kMaxKeepaliveProbes = 9;
 }  // namespace
 
 void TcpStack::on_rtx(Timer*, void* arg) {
@@ -25,12 +24,20 @@ void TcpStack::on_keepalive(Timer*, void* arg) {
 void TcpStack::timer_rtx(Conn* c) {
   switch (c->state) {
     case State::time_wait:
+      if (c->linger) {
+        if (!c->rcvq.empty()) return;  // read() re-arms once the queue is drained
+        c->linger = false;
+        const uint32_t gen = c->gen;
+        notify_closed(c, CloseReason::normal);
+        if (c->gen != gen || !c->in_table) return;
+      }
+      [[fallthrough]];
     case State::fin_wait_2:  // the bound on FIN-WAIT-2 after tcp_close()
       free_conn(c, CloseReason::normal);
       return;
     case State::syn_sent:
     case State::syn_received: {
-      if (now_us_ - c->opened_us >= uint64_t{cfg_.connect_timeout_ms} * 1000) {
+      if (now_us_ - c->opened_us >= uint64_t{c->connect_timeout_ms} * 1000) {
         counters_.event(c->key.iface, Event::tcp_connections_timed_out);
         free_conn(c, CloseReason::timeout);
         return;
@@ -40,7 +47,7 @@ void TcpStack::timer_rtx(Conn* c) {
       counters_.event(c->key.iface, Event::tcp_retransmits);
       send_segment(c, c->iss, 0, c->state == State::syn_sent ? kSyn : (kSyn | kAck));
       {
-        const uint64_t left_us = uint64_t{cfg_.connect_timeout_ms} * 1000 - (now_us_ - c->opened_us);
+        const uint64_t left_us = uint64_t{c->connect_timeout_ms} * 1000 - (now_us_ - c->opened_us);
         timers_.arm_after(c->rtx_timer, std::min<uint64_t>(c->rtt.rto_us(), left_us) * tsc_per_us_);
       }
       return;
@@ -107,14 +114,14 @@ void TcpStack::timer_delack(Conn* c) {
 }
 
 void TcpStack::timer_keepalive(Conn* c) {
-  if (cfg_.keepalive_ms == 0 || !synchronized(c->state) || c->state == State::time_wait) return;
-  const uint64_t idle_cycles = uint64_t{cfg_.keepalive_ms} * (tsc_hz_ / 1000);
+  if (c->ka_idle_ms == 0 || !synchronized(c->state) || c->state == State::time_wait) return;
+  const uint64_t idle_cycles = uint64_t{c->ka_idle_ms} * (tsc_hz_ / 1000);
   const uint64_t idle_us = now_us_ - c->last_rcv_us;
   if (idle_us * tsc_per_us_ < idle_cycles) {
     timers_.arm_after(c->ka_timer, idle_cycles - idle_us * tsc_per_us_);
     return;
   }
-  if (c->ka_probes >= kMaxKeepaliveProbes) {
+  if (c->ka_probes >= c->ka_max_probes) {
     counters_.event(c->key.iface, Event::tcp_connections_timed_out);
     const uint32_t gen = c->gen;
     notify_closed(c, CloseReason::timeout);
@@ -124,7 +131,19 @@ void TcpStack::timer_keepalive(Conn* c) {
   ++c->ka_probes;
   counters_.event(c->key.iface, Event::tcp_keepalive_probes);
   send_segment(c, c->snd_una - 1, 0, kAck);  // RFC 1122 §4.2.3.6: SEG.SEQ = SND.NXT-1 elicits an ACK
-  timers_.arm_after(c->ka_timer, std::max<uint64_t>(idle_cycles / 10, tsc_hz_));
+  timers_.arm_after(c->ka_timer, uint64_t{c->ka_interval_ms} * (tsc_hz_ / 1000));
+}
+
+bool TcpStack::linger_for_reader(Conn* c) {
+  if (c->rcvq.empty() || c->ops == nullptr || c->app_closed) return false;
+  timers_.cancel(c->delack_timer);
+  timers_.cancel(c->ka_timer);
+  timers_.cancel(c->rtx_timer);
+  c->sndq.clear();
+  c->tx_cursor = nullptr;
+  c->linger = true;
+  set_state(c, State::time_wait);  // answers stray segments as TIME-WAIT does
+  return true;
 }
 
 void TcpStack::enter_time_wait(Conn* c) {
@@ -133,6 +152,7 @@ void TcpStack::enter_time_wait(Conn* c) {
   timers_.cancel(c->ka_timer);
   c->sndq.clear();
   c->tx_cursor = nullptr;
+  if (linger_for_reader(c)) return;
   notify_closed(c, CloseReason::normal);
   if (!c->in_table) return;
   if (cfg_.time_wait_ms == 0) {
