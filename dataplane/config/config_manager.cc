@@ -8,14 +8,15 @@
 
 namespace lg::config {
 
-ConfigManager::ConfigManager(const Bootstrap& bootstrap, TablePublisher& publisher)
-    : b_(bootstrap), publisher_(publisher) {}
+ConfigManager::ConfigManager(const Bootstrap& bootstrap, TablePublisher& publisher,
+                             upstream::UpstreamRegistry* registry)
+    : b_(bootstrap), publisher_(publisher), registry_(registry) {}
 
 std::optional<std::string> ConfigManager::apply(const Snapshot& snapshot) {
   std::lock_guard apply_lock(apply_mu_);
   auto owned = std::make_shared<const Snapshot>(snapshot);
   std::string error;
-  std::unique_ptr<RuntimeTables> tables = build_tables(owned, b_, &error);
+  std::unique_ptr<RuntimeTables> tables = build_tables(owned, b_, &error, registry_, b_.workers);
   if (!tables) {
     std::lock_guard lock(mu_);
     ++status_.update_rejected;

@@ -21,7 +21,7 @@ using Snapshot = linegate::snapshot::v1::GatewaySnapshot;
 
 class ConfigManager {
  public:
-  ConfigManager(const Bootstrap& bootstrap, TablePublisher& publisher);
+  ConfigManager(const Bootstrap& bootstrap, TablePublisher& publisher, upstream::UpstreamRegistry* registry = nullptr);
 
   // nullopt: applied and serving; otherwise why it was rejected. Thread-safe
   // (the discovery client calls it from its own thread).
@@ -39,10 +39,17 @@ class ConfigManager {
     std::string last_error;
   };
   Status status() const;
+  // Runs fn on the tables the workers use now (admin); no publish meanwhile.
+  template <typename Fn>
+  void with_tables(Fn&& fn) {
+    std::lock_guard apply_lock(apply_mu_);
+    fn(publisher_.tables());
+  }
 
  private:
   const Bootstrap& b_;
   TablePublisher& publisher_;
+  upstream::UpstreamRegistry* registry_;
   std::mutex apply_mu_;    // one apply at a time (the publish waits for a grace period)
   mutable std::mutex mu_;  // the fields below: apply() vs admin readers
   std::shared_ptr<const Snapshot> current_;

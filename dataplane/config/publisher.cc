@@ -3,10 +3,15 @@
 #include <rte_errno.h>
 #include <rte_malloc.h>
 
+#include <chrono>
+#include <thread>
+
 namespace lg::config {
 
 std::unique_ptr<TablePublisher> TablePublisher::create(unsigned workers, std::string* error) {
   std::unique_ptr<TablePublisher> p(new TablePublisher());
+  p->readers_.reset(new Reader[workers]);
+  p->workers_ = workers;
   const size_t size = rte_rcu_qsbr_get_memsize(workers);
   p->qs_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc("lg_config_qsbr", size, RTE_CACHE_LINE_SIZE));
   if (p->qs_ == nullptr || rte_rcu_qsbr_init(p->qs_, workers) != 0) {
@@ -24,9 +29,11 @@ TablePublisher::~TablePublisher() {
 void TablePublisher::register_reader(unsigned worker) {
   rte_rcu_qsbr_thread_register(qs_, worker);
   rte_rcu_qsbr_thread_online(qs_, worker);
+  readers_[worker].online.store(true, std::memory_order_release);
 }
 
 void TablePublisher::unregister_reader(unsigned worker) {
+  readers_[worker].online.store(false, std::memory_order_release);
   rte_rcu_qsbr_thread_offline(qs_, worker);
   rte_rcu_qsbr_thread_unregister(qs_, worker);
 }
@@ -34,7 +41,13 @@ void TablePublisher::unregister_reader(unsigned worker) {
 void TablePublisher::publish(std::unique_ptr<RuntimeTables> next) {
   next->generation = generation_.load(std::memory_order_relaxed) + 1;
   const RuntimeTables* old = current_.exchange(next.release(), std::memory_order_acq_rel);
-  generation_.fetch_add(1, std::memory_order_relaxed);
+  const uint64_t gen = generation_.fetch_add(1, std::memory_order_relaxed) + 1;
+  // Workers carry per-connection state over from `old` when they first see
+  // the new tables; it must outlive that. A worker does so within one pass.
+  for (unsigned w = 0; w < workers_; ++w)
+    while (readers_[w].online.load(std::memory_order_acquire) &&
+           readers_[w].adopted.load(std::memory_order_acquire) < gen)
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
   // Offline (stopped or not yet started) workers do not hold up the grace period.
   rte_rcu_qsbr_synchronize(qs_, RTE_QSBR_THRID_INVALID);
   delete old;

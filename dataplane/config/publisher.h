@@ -29,6 +29,12 @@ class TablePublisher {
   void register_reader(unsigned worker);
   void unregister_reader(unsigned worker);
   void quiescent(unsigned worker) { rte_rcu_qsbr_quiescent(qs_, worker); }
+  // The worker has moved its state into the tables of `generation` (see
+  // upstream::ClusterManager): until every online worker says so, the tables
+  // they moved from stay alive.
+  void adopted(unsigned worker, uint64_t generation) {
+    readers_[worker].adopted.store(generation, std::memory_order_release);
+  }
   const RuntimeTables* tables() const { return current_.load(std::memory_order_acquire); }
 
   // Control side: installs `next` (generation assigned here), waits for the
@@ -39,7 +45,13 @@ class TablePublisher {
 
  private:
   TablePublisher() = default;
+  struct alignas(64) Reader {
+    std::atomic<uint64_t> adopted{0};
+    std::atomic<bool> online{false};
+  };
   rte_rcu_qsbr* qs_ = nullptr;
+  std::unique_ptr<Reader[]> readers_;
+  unsigned workers_ = 0;
   std::atomic<const RuntimeTables*> current_{nullptr};
   std::atomic<uint64_t> generation_{0};
 };

@@ -1,5 +1,8 @@
 #include "dataplane/config/runtime_tables.h"
 
+#include "dataplane/config/build_parts.h"
+#include "dataplane/upstream/hash.h"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -28,7 +31,8 @@ const ListenerSlot* RuntimeTables::find_listener(uint16_t port) const {
 
 size_t RuntimeTables::table_bytes() const {
   return listeners.bytes() + route_tables.bytes() + vhosts.bytes() + domains.bytes() + routes.bytes() +
-         destinations.bytes() + clusters.bytes() + endpoints.bytes();
+         destinations.bytes() + clusters.bytes() + endpoints.bytes() + l4_routes.bytes() + name_patterns.bytes() +
+         names.bytes() + subnets.bytes() + sni_clusters.bytes() + rings.bytes() + maglev.bytes();
 }
 
 namespace {
@@ -76,10 +80,29 @@ uint8_t route_match_flags(const pb::RouteMatch& m) {
   return f;
 }
 
+upstream::OutlierConfig outlier_config(const pb::TrafficPolicy& p) {
+  upstream::OutlierConfig o;
+  if (!p.has_outlier_detection()) return o;
+  const pb::OutlierDetection& d = p.outlier_detection();
+  o.enabled = true;
+  o.consecutive_5xx = d.consecutive_5xx_errors();
+  o.consecutive_gateway = d.consecutive_gateway_errors();
+  o.consecutive_local_origin = d.consecutive_local_origin_failures();
+  o.split_local_origin = d.split_external_local_origin_errors();
+  if (d.interval_ms()) o.interval_us = d.interval_ms() * 1000;
+  if (d.base_ejection_time_ms()) o.base_ejection_us = d.base_ejection_time_ms() * 1000;
+  o.max_ejection_percent = d.max_ejection_percent();
+  o.min_health_percent = d.min_health_percent();
+  return o;
+}
+
+uint32_t clamp32(uint64_t v) { return static_cast<uint32_t>(std::min<uint64_t>(v, UINT32_MAX)); }
+
 }  // namespace
 
 std::unique_ptr<RuntimeTables> build_tables(std::shared_ptr<const Snapshot> snap, const Bootstrap& b,
-                                            std::string* error) {
+                                            std::string* error, upstream::UpstreamRegistry* registry,
+                                            unsigned workers) {
   const ConfigLimits& lim = b.config_limits;
   const Snapshot& s = *snap;
 
@@ -130,6 +153,13 @@ std::unique_ptr<RuntimeTables> build_tables(std::shared_ptr<const Snapshot> snap
       return nullptr;
     }
     ListenerSlot& slot = t->listeners[static_cast<size_t>(i)];
+    slot.snapshot_index = static_cast<uint32_t>(i);
+    slot.stats_id = registry ? registry->listener_id(l.name()) : static_cast<uint32_t>(i);
+    if (slot.stats_id == upstream::UpstreamRegistry::kNone) {
+      *error = "listener " + l.name() + ": no room for its counters (more distinct listener names than this "
+               "process keeps; restart the gateway)";
+      return nullptr;
+    }
     slot.port = static_cast<uint16_t>(l.port());
     slot.protocol = static_cast<uint8_t>(l.protocol());
     slot.tls_mode = l.servers_size() ? static_cast<uint8_t>(l.servers(0).tls().mode()) : 0;
@@ -211,8 +241,27 @@ std::unique_ptr<RuntimeTables> build_tables(std::shared_ptr<const Snapshot> snap
     cs.discovery = static_cast<uint8_t>(c.discovery());
     cs.upstream_tls = static_cast<uint8_t>(p.tls().mode());
     cs.max_connections = p.connection_pool().tcp().max_connections();
-    cs.connect_timeout_ms = static_cast<uint32_t>(std::min<uint64_t>(p.connection_pool().tcp().connect_timeout_ms(),
-                                                                     UINT32_MAX));
+    const pb::TcpPool& tcp = p.connection_pool().tcp();
+    cs.connect_timeout_ms = clamp32(tcp.connect_timeout_ms());
+    cs.idle_timeout_ms = tcp.idle_timeout_ms() ? clamp32(tcp.idle_timeout_ms()) : 3600 * 1000;  // Envoy: 1 h
+    if (tcp.has_keepalive()) {
+      // Istio's unset fields take the OS defaults (Linux: 7200 s, 75 s, 9 probes).
+      cs.keepalive_time_ms = tcp.keepalive().time_ms() ? clamp32(tcp.keepalive().time_ms()) : 7200 * 1000;
+      cs.keepalive_interval_ms = tcp.keepalive().interval_ms() ? clamp32(tcp.keepalive().interval_ms()) : 75 * 1000;
+      cs.keepalive_probes = static_cast<uint8_t>(std::min<uint32_t>(tcp.keepalive().probes() ? tcp.keepalive().probes() : 9, 255));
+    }
+    cs.sni_dnat = c.sni_dnat();
+    cs.outlier = outlier_config(p);
+    if (cs.consistent_hash) {
+      const pb::ConsistentHash& h = p.load_balancer().consistent_hash();
+      cs.hash_kind = h.maglev_table_size() ? HashKind::maglev : HashKind::ring;
+    }
+    cs.stats_id = registry ? registry->cluster_id(c.name()) : static_cast<uint32_t>(ci);
+    if (cs.stats_id == upstream::UpstreamRegistry::kNone) {
+      *error = "cluster " + c.name() + ": no room for its counters (more distinct cluster names than this "
+               "process keeps; restart the gateway)";
+      return nullptr;
+    }
     cs.total_weight = 0;
     const bool dns = c.discovery() == pb::DISCOVERY_STRICT_DNS || c.discovery() == pb::DISCOVERY_LOGICAL_DNS;
     for (const pb::Endpoint& e : c.endpoints()) {
@@ -229,11 +278,17 @@ std::unique_ptr<RuntimeTables> build_tables(std::shared_ptr<const Snapshot> snap
         return nullptr;
       }
       es.port = static_cast<uint16_t>(e.port());
+      const std::string id = e.address() + ":" + std::to_string(e.port());
+      es.key = upstream::xxh64(id, 0);
       es.healthy = e.status() == pb::HEALTHY;
       es.weight = std::max<uint32_t>(1, e.weight());
       cs.total_weight += es.weight;
     }
   }
+  if (!build_l4_routes(s, cluster_index, *t, error)) return nullptr;
+  build_cluster_hashing(s, *t);
+  build_cluster_index(*t);
+  allocate_worker_state(*t, registry ? registry->workers() : workers);
   return t;
 }
 

@@ -15,6 +15,9 @@
 
 #include "ctrl/proto/snapshot.pb.h"
 #include "dataplane/bootstrap/bootstrap.h"
+#include "dataplane/upstream/lb.h"
+#include "dataplane/upstream/outlier.h"
+#include "dataplane/upstream/registry.h"
 
 namespace lg::config {
 
@@ -39,13 +42,60 @@ class FlatArray {
   size_t size_ = 0;
 };
 
+enum class ListenerKind : uint8_t {
+  http,         // HTTP/HTTPS/GRPC...: the L7 gateway (route_table)
+  tcp,          // TCP servers: VirtualService tcp routes
+  tls_sni,      // TLS PASSTHROUGH / AUTO_PASSTHROUGH servers: routed by the ClientHello's SNI
+};
+
 struct ListenerSlot {
   uint16_t port;
   uint8_t protocol;      // linegate::snapshot::v1::Protocol
   uint8_t tls_mode;      // of the first server (ServerTlsMode)
+  ListenerKind kind;
   uint32_t route_table;  // index in route_tables, kNone for TCP/TLS listeners
   uint32_t server_first, server_count;  // snapshot servers, for SNI/host selection
+  uint32_t l4_first, l4_count;          // L4 routes (l4_routes), in match order
+  uint32_t stats_id;                    // listener counters (UpstreamRegistry)
+  uint32_t snapshot_index;              // in snapshot->listeners()
 };
+
+// A server name pattern (Gateway server hosts, VirtualService sniHosts):
+// exact, "*.suffix" (any name ending in ".suffix") or "*". Lower case.
+struct NameSlot {
+  uint32_t offset;   // in names (exact: the name; wildcard: ".suffix")
+  uint16_t length;
+  uint8_t wildcard;
+  uint8_t pad;
+};
+
+// A CIDR; IPv4 as ::ffff:a.b.c.d/(96 + len).
+struct SubnetSlot {
+  std::array<uint8_t, 16> addr;
+  uint8_t prefix;  // over the 128-bit form
+  uint8_t family;
+};
+
+// One L4 route of a listener: a VirtualService tcp/tls rule, or an
+// AUTO_PASSTHROUGH server (the SNI names the cluster).
+struct L4RouteSlot {
+  uint32_t server_name_first, server_name_count;  // the server's hosts: the filter-chain match (0: any)
+  uint32_t sni_first, sni_count;                  // the rule's sniHosts (0: any)
+  uint32_t dst_subnet_first, dst_subnet_count;    // destinationSubnets (0: any)
+  uint32_t src_subnet;                            // sourceSubnet, kNone: any
+  uint32_t dest_first, dest_count;                // weighted clusters (destinations)
+  uint32_t server;                                // server ordinal within the listener
+  uint8_t auto_passthrough;
+  uint8_t needs_sni;                              // TLS: decided after the ClientHello
+};
+
+// sni_dnat clusters by name, for AUTO_PASSTHROUGH (sorted by hash).
+struct ClusterNameSlot {
+  uint64_t hash;
+  uint32_t cluster;
+};
+
+enum class HashKind : uint8_t { none, ring, maglev };
 
 struct RouteTableSlot {
   uint32_t vhost_first, vhost_count;
@@ -92,14 +142,42 @@ struct ClusterSlot {
   uint8_t upstream_tls;  // UpstreamTlsMode
   uint32_t max_connections;      // 0: unlimited
   uint32_t connect_timeout_ms;
+  uint32_t idle_timeout_ms;      // TCP proxy idle timeout (Envoy's default 1 h when unset)
+  uint32_t keepalive_time_ms, keepalive_interval_ms;  // 0: no keepalive
+  uint8_t keepalive_probes;
+  HashKind hash_kind;
+  uint8_t sni_dnat;
+  uint32_t hash_first, hash_count;  // in rings or maglev
+  uint32_t stats_id;                // counters and gateway-wide limits (UpstreamRegistry)
+  upstream::OutlierConfig outlier;
 };
 
 struct EndpointSlot {
   std::array<uint8_t, 16> addr;  // IPv4 as ::ffff:a.b.c.d
   uint16_t port;
   uint8_t family;  // 4 or 6; 0 for a DNS name (resolved by the control plane later)
-  uint8_t healthy;
+  uint8_t healthy; // HEALTHY in the snapshot (not UNHEALTHY, not DRAINING)
   uint32_t weight;
+  uint64_t key;    // XXH64 of "address:port": the host's identity for consistent hashing
+};
+
+// What one worker keeps per cluster and per endpoint while these tables are
+// current. Allocated here (control path); only that worker writes it; when
+// new tables arrive the worker carries the state over (upstream/balancer.h).
+struct WorkerClusterState {
+  upstream::LbState lb;
+  upstream::ClusterOutlierStats outlier;
+  uint64_t next_sweep_us;
+};
+struct HostStats {
+  uint64_t cx_total, cx_connect_fail, cx_active;
+};
+struct WorkerState {
+  FlatArray<WorkerClusterState> clusters;        // by cluster index
+  FlatArray<upstream::LbHost> hosts;             // by endpoint index
+  FlatArray<int64_t> rr;                         // round-robin scratch, by endpoint index
+  FlatArray<upstream::HostOutlierState> outlier; // by endpoint index
+  FlatArray<HostStats> host_stats;               // by endpoint index (admin /clusters)
 };
 
 struct RuntimeTables {
@@ -115,8 +193,26 @@ struct RuntimeTables {
   FlatArray<DestinationSlot> destinations;
   FlatArray<ClusterSlot> clusters;  // same order as snapshot->clusters()
   FlatArray<EndpointSlot> endpoints;
+  FlatArray<L4RouteSlot> l4_routes;
+  FlatArray<NameSlot> name_patterns;   // server hosts and sniHosts of the L4 routes
+  FlatArray<char> names;               // their characters
+  FlatArray<SubnetSlot> subnets;
+  FlatArray<ClusterNameSlot> sni_clusters;
+  FlatArray<upstream::RingEntry> rings;
+  FlatArray<uint32_t> maglev;
+  FlatArray<uint32_t> cluster_by_stats_id;  // stats id → cluster index (kNone: not in these tables)
+  FlatArray<uint32_t> outlier_clusters;     // clusters with outlier detection, for the sweeps
+  // Per worker, mutable by that worker only (see WorkerState).
+  mutable std::unique_ptr<WorkerState[]> workers;
+  unsigned worker_count = 0;
 
   const ListenerSlot* find_listener(uint16_t port) const;
+  // The sni_dnat cluster with exactly this (lower-case) name, or kNone.
+  uint32_t find_sni_cluster(std::string_view name) const;
+  uint32_t cluster_for_stats_id(uint32_t id) const {
+    return id < cluster_by_stats_id.size() ? cluster_by_stats_id[id] : kNone;
+  }
+  std::string_view name_of(const NameSlot& n) const { return {&names[n.offset], n.length}; }
   size_t table_bytes() const;  // the arrays above (not the snapshot)
 };
 
@@ -124,8 +220,14 @@ struct RuntimeTables {
 // (listener ports the node's own services hold, the configured limits,
 // endpoint addresses). On failure returns null and sets *error to the
 // NACK reason.
+// `registry` gives clusters and listeners their stable counter ids (null in
+// tests: ids are the indices); `workers` sets how many WorkerStates to allocate.
 std::unique_ptr<RuntimeTables> build_tables(std::shared_ptr<const Snapshot> snapshot, const Bootstrap& node,
-                                            std::string* error);
+                                            std::string* error, upstream::UpstreamRegistry* registry = nullptr,
+                                            unsigned workers = 1);
+
+// Whether a lower-case server name matches a pattern (exact, "*.suffix", "*").
+bool name_matches(std::string_view pattern_name, bool wildcard, std::string_view name);
 
 uint64_t domain_hash(std::string_view lower_case_domain);
 

@@ -179,12 +179,17 @@ TEST(TablePublisher, ReadersNeverSeeAFreedTable) {
     readers.emplace_back([&, r] {
       pub->register_reader(r);
       uint64_t last = 0;
+      const RuntimeTables* held = nullptr;  // the tables this reader adopted, as a worker holds them
       while (!stop.load(std::memory_order_relaxed)) {
         const RuntimeTables* t = pub->tables();
         if (t != nullptr) {
           if (t->version != version_name(t->generation) || t->generation < last ||
               t->find_listener(80) == nullptr)
             bad.fetch_add(1);
+          // Moving state over from the previous tables: they must still be alive.
+          if (held != nullptr && held != t && held->version != version_name(held->generation)) bad.fetch_add(1);
+          if (held != t) pub->adopted(r, t->generation);
+          held = t;
           last = t->generation;
           reads.fetch_add(1, std::memory_order_relaxed);
         }
