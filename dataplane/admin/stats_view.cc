@@ -1,5 +1,7 @@
 #include "dataplane/admin/stats_view.h"
 
+#include "dataplane/upstream/registry.h"
+
 #include <nlohmann/json.hpp>
 
 #include <sstream>
@@ -62,6 +64,14 @@ std::string render_text(const StatsView& v) {
   o << "config.update_rejected: " << v.config.update_rejected << "\n";
   for (size_t w = 0; w < v.config.worker_generation.size(); ++w)
     o << "worker." << w << ".config_generation: " << v.config.worker_generation[w] << "\n";
+  for (const NamedCounters& c : v.clusters)
+    for (unsigned i = 0; i < c.values.size(); ++i)
+      o << "cluster." << c.name << "." << upstream::cluster_stat_name(static_cast<upstream::ClusterStat>(i)) << ": "
+        << c.values[i] << "\n";
+  for (const NamedCounters& l : v.listeners)
+    for (unsigned i = 0; i < l.values.size(); ++i)
+      o << "listener." << l.name << "." << upstream::listener_stat_name(static_cast<upstream::ListenerStat>(i))
+        << ": " << l.values[i] << "\n";
   for (size_t w = 0; w < v.totals.per_worker.size(); ++w) {
     const LoopCounters& l = v.totals.per_worker[w];
     o << "worker." << w << ".loop_iterations: " << l.iterations << "\n";
@@ -151,6 +161,27 @@ std::string render_prometheus(const StatsView& v) {
       o << "linegate_drops_total{port=\"" << label(v.ports[p].name) << "\",reason=\"" << drop_name(d) << "\"} "
         << v.totals.drop(p, d) << "\n";
     });
+  // Envoy's cluster and listener stats, as istio-proxy exports them
+  // (envoy_cluster_upstream_cx_total{cluster_name="..."}), under our prefix.
+  for (unsigned i = 0; i < upstream::kClusterStatCount; ++i) {
+    const auto st = static_cast<upstream::ClusterStat>(i);
+    const bool gauge = upstream::cluster_stat_is_gauge(st);
+    const std::string name = "linegate_cluster_" + std::string(upstream::cluster_stat_name(st)) +
+                             (gauge || upstream::cluster_stat_name(st).ends_with("_total") ? "" : "_total");
+    if (v.clusters.empty()) break;
+    header(name, "per cluster, see /help", gauge ? "gauge" : "counter");
+    for (const NamedCounters& c : v.clusters) o << name << "{cluster_name=\"" << label(c.name) << "\"} " << c.values[i] << "\n";
+  }
+  for (unsigned i = 0; i < upstream::kListenerStatCount; ++i) {
+    const auto st = static_cast<upstream::ListenerStat>(i);
+    const bool gauge = upstream::listener_stat_is_gauge(st);
+    const std::string name = "linegate_listener_" + std::string(upstream::listener_stat_name(st)) +
+                             (gauge || upstream::listener_stat_name(st).ends_with("_total") ? "" : "_total");
+    if (v.listeners.empty()) break;
+    header(name, "per listener, see /help", gauge ? "gauge" : "counter");
+    for (const NamedCounters& l : v.listeners)
+      o << name << "{listener_address=\"" << label(l.name) << "\"} " << l.values[i] << "\n";
+  }
   return o.str();
 }
 
@@ -169,6 +200,17 @@ std::string render_json(const StatsView& v) {
                  {"update_rejected", v.config.update_rejected},
                  {"last_error", v.config.last_error},
                  {"worker_generation", v.config.worker_generation}};
+  const auto named = [](const std::vector<NamedCounters>& list, auto stat_name, auto kind) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::object();
+    for (const NamedCounters& c : list) {
+      nlohmann::ordered_json stats = nlohmann::ordered_json::object();
+      for (unsigned i = 0; i < c.values.size(); ++i) stats[std::string(stat_name(static_cast<decltype(kind)>(i)))] = c.values[i];
+      out[c.name] = std::move(stats);
+    }
+    return out;
+  };
+  j["clusters"] = named(v.clusters, upstream::cluster_stat_name, upstream::ClusterStat{});
+  j["listeners"] = named(v.listeners, upstream::listener_stat_name, upstream::ListenerStat{});
   j["workers"] = nlohmann::ordered_json::array();
   for (const LoopCounters& l : v.totals.per_worker)
     j["workers"].push_back({{"loop_iterations", l.iterations},

@@ -31,6 +31,13 @@ struct ConfigView {
   std::vector<uint64_t> worker_generation;  // generation each worker last read
 };
 
+// Counters of one cluster or listener, summed over lcores, in the order of
+// upstream::ClusterStat / ListenerStat.
+struct NamedCounters {
+  std::string name;
+  std::vector<int64_t> values;
+};
+
 struct StatsView {
   std::string node_id, cluster, network, version, state;
   double uptime_s = 0;
@@ -38,6 +45,8 @@ struct StatsView {
   std::vector<PortView> ports;  // index = counter port index
   CounterTotals totals;
   ConfigView config;
+  std::vector<NamedCounters> clusters;   // cluster.<name>.<stat>
+  std::vector<NamedCounters> listeners;  // listener.<name>.<stat>
 };
 
 std::string render_text(const StatsView& v);

@@ -29,7 +29,7 @@ using Keys = std::span<const std::string_view>;
 
 constexpr std::string_view kTopKeys[] = {"node",  "eal",   "workers", "idle_sleep_us", "mbufs_per_port",
                                           "ports", "admin", "tcp",     "test_apps",
-                                          "agent", "config_dir", "config_limits", "crds"};
+                                          "agent", "config_dir", "config_limits", "crds", "proxy"};
 constexpr std::string_view kNodeKeys[] = {"id", "cluster", "network", "namespace", "labels"};
 constexpr std::string_view kAgentKeys[] = {"address", "initial_backoff_ms", "max_backoff_ms"};
 constexpr std::string_view kConfigLimitKeys[] = {"max_listeners", "max_routes", "max_clusters", "max_endpoints"};
@@ -330,6 +330,7 @@ class Parser {
   void parse_tcp(const YAML::Node& n, const std::string& path, TcpSettings& tcp);
   void parse_agent(const YAML::Node& n, const std::string& path, AgentSettings& agent);
   void parse_config_limits(const YAML::Node& n, const std::string& path, ConfigLimits& limits);
+  void parse_proxy(const YAML::Node& n, const std::string& path, ProxySettings& proxy);
   void parse_test_apps(const YAML::Node& n, const std::string& path, std::vector<TestAppConfig>& apps);
   std::optional<TestAppConfig> parse_test_app(const YAML::Node& n, const std::string& path);
   std::optional<std::string> parse_connect(const YAML::Node& n, const std::string& path);
@@ -458,6 +459,7 @@ void Parser::parse_top(const YAML::Node& root, Bootstrap& b) {
   if (auto n = get("tcp")) parse_tcp(*n, "tcp", b.tcp);
   if (auto n = get("test_apps")) parse_test_apps(*n, "test_apps", b.test_apps);
   if (auto n = get("agent")) parse_agent(*n, "agent", b.agent);
+  if (auto n = get("proxy")) parse_proxy(*n, "proxy", b.proxy);
   if (auto n = get("config_dir")) {
     if (auto s = string_value(*n, "config_dir", "a path to a file or directory of Istio YAML")) {
       if (s->empty()) {
@@ -900,6 +902,29 @@ void Parser::parse_config_limits(const YAML::Node& n, const std::string& path, C
     if (it == f.end()) continue;
     if (auto v = integer(it->second, child(path, field.key), 1, field.hi))
       limits.*field.field = static_cast<uint32_t>(*v);
+  }
+}
+
+void Parser::parse_proxy(const YAML::Node& n, const std::string& path, ProxySettings& proxy) {
+  constexpr std::string_view kKeys[] = {"max_sessions", "hello_timeout_ms", "max_connect_attempts"};
+  if (!n.IsMap()) {
+    expected(path, "a map with any of " + join(kKeys), n);
+    return;
+  }
+  const Fields f = fields(n, path, kKeys);
+  struct Field {
+    std::string_view key;
+    uint32_t ProxySettings::*field;
+    uint64_t lo, hi;
+  };
+  constexpr Field kFields[] = {{"max_sessions", &ProxySettings::max_sessions, 16, 1048576},
+                               {"hello_timeout_ms", &ProxySettings::hello_timeout_ms, 100, 600000},
+                               {"max_connect_attempts", &ProxySettings::max_connect_attempts, 1, 10}};
+  for (const Field& field : kFields) {
+    auto it = f.find(field.key);
+    if (it == f.end()) continue;
+    if (auto v = integer(it->second, child(path, field.key), field.lo, field.hi))
+      proxy.*field.field = static_cast<uint32_t>(*v);
   }
 }
 

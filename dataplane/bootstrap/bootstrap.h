@@ -100,6 +100,14 @@ struct ConfigLimits {
   uint32_t max_endpoints = 1000000;  // 1..100000000
 };
 
+// The L4 gateway (dataplane/l4): per-worker session bound and the
+// tls_inspector's wait for a ClientHello.
+struct ProxySettings {
+  uint32_t max_sessions = 8192;          // per worker; 16..1048576 (each session holds two TCP connections)
+  uint32_t hello_timeout_ms = 15000;     // 100..600000 (Envoy's listener_filters_timeout)
+  uint32_t max_connect_attempts = 3;     // 1..10: connect failure → next endpoint
+};
+
 struct Bootstrap {
   std::string path;                 // file it came from, for messages
   NodeIdentity node;
@@ -115,6 +123,7 @@ struct Bootstrap {
   std::string config_dir;           // standalone mode: Istio YAML file or directory; exclusive with agent
   std::vector<std::string> crds;    // Istio CRD files/dirs for schema checks in standalone mode ([] = LINEGATE_CRDS or /etc/linegate/crds)
   ConfigLimits config_limits;
+  ProxySettings proxy;
 };
 
 // Parse result: either a Bootstrap or the list of every problem found, each

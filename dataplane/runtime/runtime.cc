@@ -1,5 +1,7 @@
 #include "dataplane/runtime/runtime.h"
 
+#include "dataplane/upstream/clusters_view.h"
+
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -152,9 +154,14 @@ bool Runtime::open_ports(std::string* error) {
 
 bool Runtime::start_workers(std::string* error) {
   counters_ = std::make_unique<CounterSet>(b_.workers);
+  // Names keep their counters for the process's life; twice the per-snapshot
+  // limits leaves room for renames across pushes.
+  registry_ = std::make_unique<upstream::UpstreamRegistry>(
+      b_.workers, static_cast<uint32_t>(std::min<uint64_t>(2ull * b_.config_limits.max_clusters, UINT32_MAX - 1)),
+      static_cast<uint32_t>(std::min<uint64_t>(2ull * b_.config_limits.max_listeners, UINT32_MAX - 1)));
   publisher_ = config::TablePublisher::create(b_.workers, error);
   if (!publisher_) return false;
-  config_ = std::make_unique<config::ConfigManager>(b_, *publisher_);
+  config_ = std::make_unique<config::ConfigManager>(b_, *publisher_, registry_.get());
   seen_generation_ = std::make_unique<SeenGeneration[]>(b_.workers);
   const int socket = static_cast<int>(rte_socket_id());
   if (b_.workers > 1) {
@@ -193,6 +200,10 @@ bool Runtime::start_workers(std::string* error) {
     wc.tsc_hz = hz;
     wc.config = publisher_.get();
     wc.seen_generation = &seen_generation_[w].value;
+    wc.registry = registry_.get();
+    wc.proxy.max_sessions = b_.proxy.max_sessions;
+    wc.proxy.hello_timeout_ms = b_.proxy.hello_timeout_ms;
+    wc.proxy.max_connect_attempts = static_cast<uint8_t>(b_.proxy.max_connect_attempts);
     if (!inboxes_.empty()) {
       wc.net.inbox = inboxes_[w];
       for (unsigned p = 0; p < b_.workers; ++p)
@@ -313,6 +324,15 @@ void Runtime::register_admin_routes() {
       },
       "node identity, version, state, ports");
   admin_->route(
+      "/clusters",
+      [this](const HttpRequest& req) {
+        std::string body;
+        const bool json = req.query_param("format") == "json";
+        config_->with_tables([&](const config::RuntimeTables* t) { body = upstream::render_clusters(t, json); });
+        return HttpResponse{200, json ? "application/json" : "text/plain; charset=UTF-8", body, {}};
+      },
+      "upstream clusters and endpoints: weights, health flags, connection counts; ?format=json");
+  admin_->route(
       "/config_dump",
       [this](const HttpRequest&) {
         const std::shared_ptr<const config::Snapshot> snap = config_->current();
@@ -344,6 +364,10 @@ admin::StatsView Runtime::stats() const {
                        p.link(), p.stats()});
   }
   if (counters_) v.totals = counters_->totals();
+  if (registry_) {
+    for (auto& c : registry_->cluster_totals()) v.clusters.push_back({std::move(c.name), std::move(c.values)});
+    for (auto& l : registry_->listener_totals()) v.listeners.push_back({std::move(l.name), std::move(l.values)});
+  }
   if (config_) {
     const config::ConfigManager::Status st = config_->status();
     v.config.version = st.version;

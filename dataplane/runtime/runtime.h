@@ -60,6 +60,7 @@ class Runtime {
   std::vector<bool> link_up_;
   std::unique_ptr<CounterSet> counters_;
   std::vector<rte_ring*> inboxes_;
+  std::unique_ptr<upstream::UpstreamRegistry> registry_;  // outlives the tables and workers using its ids
   std::unique_ptr<config::TablePublisher> publisher_;
   std::unique_ptr<config::ConfigManager> config_;
   std::unique_ptr<ctrl::DiscoveryClient> discovery_;

@@ -12,7 +12,9 @@ Worker::Worker(const WorkerConfig& cfg, LcoreCounters& counters)
       net_(cfg_.net, counters, timers_),
       tcp_(cfg_.tcp, cfg_.index, cfg_.net.ifaces, net_, timers_, counters, cfg_.net.pool, cfg_.net.socket_id,
            cfg_.tsc_hz),
-      apps_(cfg_.apps, cfg_.index, tcp_, cfg_.tcp.max_connections) {
+      apps_(cfg_.apps, cfg_.index, tcp_, cfg_.tcp.max_connections),
+      clusters_(cfg_.index, cfg_.registry),
+      proxy_(cfg_.proxy, cfg_.index, tcp_, timers_, clusters_, *cfg_.registry, cfg_.tsc_hz) {
   impair_seen_.resize(cfg_.impair.size());
   for (size_t p = 0; p < cfg_.impair.size(); ++p) {
     const drv::ImpairConfig& ic = cfg_.impair[p];
@@ -63,11 +65,16 @@ int Worker::run() {
     const uint64_t start = rte_rdtsc();
     // One read per pass: everything this pass does sees one config.
     const config::RuntimeTables* tables = cfg_.config->tables();
+    tcp_.set_clock(start);
+    // New tables: upstream state moves over and listeners follow, before
+    // anything this pass uses them.
+    clusters_.set_tables(tables, tcp_.now_us());
+    proxy_.set_tables(tables);
     if (tables != nullptr && tables->generation != seen_generation) {
       seen_generation = tables->generation;
       cfg_.seen_generation->store(seen_generation, std::memory_order_relaxed);
+      cfg_.config->adopted(cfg_.index, seen_generation);
     }
-    tcp_.set_clock(start);
     unsigned work = 0;
     for (const net::Iface& f : ifaces) {
       uint16_t n = rte_eth_rx_burst(f.port_id, queue, pkts, net::kBurst);
@@ -82,6 +89,7 @@ int Worker::run() {
     work += net_.poll_inbox();
     work += timers_.advance(start);
     apps_.poll();
+    clusters_.poll(tcp_.now_us());
     net_.flush();
     export_impair_counters();
     // No pointer from tables() is held past here: the old tables may go.

@@ -11,6 +11,8 @@
 #include "dataplane/counters/counters.h"
 #include "dataplane/apps/test_apps.h"
 #include "dataplane/config/publisher.h"
+#include "dataplane/l4/tcp_proxy.h"
+#include "dataplane/upstream/cluster_manager.h"
 #include "dataplane/net/net_worker.h"
 #include "dataplane/tcp/stack.h"
 #include "dataplane/timer/timer_wheel.h"
@@ -31,6 +33,8 @@ struct WorkerConfig {
   uint64_t tsc_hz = 0;
   config::TablePublisher* config = nullptr;       // RCU-published routing tables
   std::atomic<uint64_t>* seen_generation = nullptr;  // this worker's slot: tables generation last read
+  upstream::UpstreamRegistry* registry = nullptr;    // cluster/listener counters and shared limits
+  l4::ProxyConfig proxy;
 };
 
 class Worker {
@@ -52,6 +56,8 @@ class Worker {
   net::NetWorker net_;
   tcp::TcpStack tcp_;
   apps::TestApps apps_;
+  upstream::ClusterManager clusters_;
+  l4::TcpProxy proxy_;
   std::vector<std::unique_ptr<drv::ImpairStage>> rx_impair_, tx_impair_;  // per port
   std::vector<drv::ImpairStats> impair_seen_;  // per port: both directions, as last exported
 };

@@ -404,7 +404,7 @@ TEST_P(BootstrapInvalid, ReportsExactError) {
 const std::string kPortKeysList = "name, device, ipv4, ipv6, gateway, gateway6, mtu, vlan, rx_desc, tx_desc, impair";
 const std::string kTopKeysList =
     "node, eal, workers, idle_sleep_us, mbufs_per_port, ports, admin, tcp, test_apps, agent, config_dir, "
-    "config_limits, crds";
+    "config_limits, crds, proxy";
 const std::string kImpairKeysList = "loss, reorder, duplicate, delay_us, corrupt, seed";
 const std::string kTcpKeysList =
     "max_connections, time_wait_ms, max_time_wait, delayed_ack_ms, syn_backlog, connect_timeout_ms, "
@@ -435,6 +435,8 @@ const BadCase kBadCases[] = {
     {"ConfigLimitUnknown", doc("", "config_limits: {max_hosts: 5}\n"),
      "config_limits.max_hosts: unknown key (expected one of: max_listeners, max_routes, max_clusters, "
      "max_endpoints)"},
+    {"ProxyHelloTimeoutTooSmall", doc("", "proxy: {hello_timeout_ms: 5}\n"),
+     "proxy.hello_timeout_ms: expected an integer from 100 to 600000, got \"5\""},
     {"CrdsNotAList", doc("", "crds: /etc/istio/crds.yaml\n"),
      "crds: expected a list of Istio CRD files or directories, got \"/etc/istio/crds.yaml\""},
     // Unknown and duplicate keys.
