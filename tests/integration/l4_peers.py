@@ -69,6 +69,20 @@ class TcpServer:
                     pass
 
 
+def start_standalone(factory, make_yaml, extra_top: dict):
+    """A linegate in standalone config_dir mode whose Istio YAML
+    make_yaml(peer) is written once the tap's kernel address (where the
+    upstreams listen) is known. Returns it running, with its config state."""
+    g = factory.create(extra_top=extra_top)
+    conf = g.workdir / "istio"
+    conf.mkdir(exist_ok=True)
+    (conf / "config.yaml").write_text(make_yaml(g.peer4))
+    g.config["config_dir"] = str(conf)
+    g.start()
+    g.configure_kernel()
+    return g, g.server_info()["config"]
+
+
 def greeting(host: str, port: int, timeout: float = 5.0) -> Optional[str]:
     """Connects, reads one line; None when the connection is reset or closed first."""
     try:

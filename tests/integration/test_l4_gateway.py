@@ -16,7 +16,7 @@ import time
 import pytest
 
 import lgtest
-from l4_peers import (TcpServer, TlsServer, gateway, greeting, s_client_subject, service_entry)
+from l4_peers import (TcpServer, TlsServer, gateway, greeting, s_client_subject, service_entry, start_standalone)
 from lgtest import wait_until
 from tcp_peers import echo_transfer
 
@@ -28,15 +28,8 @@ GB = int(os.environ.get("LG_L4_BULK_BYTES", 1 << 30))  # smaller for local debug
 def start(factory, tmp_path, make_yaml, **proxy):
     """A linegate in standalone mode whose config make_yaml(peer) builds
     once the tap's kernel address (the upstreams' address) is known."""
-    g = factory.create(extra_top={"tcp": {"time_wait_ms": 0, "max_connections": 8192},
-                                  "proxy": {"hello_timeout_ms": 1000, **proxy}})
-    conf = g.workdir / "istio"
-    conf.mkdir(exist_ok=True)
-    (conf / "config.yaml").write_text(make_yaml(g.peer4))
-    g.config["config_dir"] = str(conf)
-    g.start()
-    g.configure_kernel()
-    info = g.server_info()["config"]
+    g, info = start_standalone(factory, make_yaml, {"tcp": {"time_wait_ms": 0, "max_connections": 8192},
+                                                    "proxy": {"hello_timeout_ms": 1000, **proxy}})
     assert info["update_success"] == 1 and info["last_error"] == "", g.log_text()
     return g
 
