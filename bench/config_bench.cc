@@ -133,7 +133,10 @@ class Reader {
   void run() {
     pub_.register_reader(0);
     while (!stop_.load(std::memory_order_relaxed)) {
-      if (const config::RuntimeTables* t = pub_.tables()) seen_.store(t->generation, std::memory_order_relaxed);
+      if (const config::RuntimeTables* t = pub_.tables()) {
+        seen_.store(t->generation, std::memory_order_relaxed);
+        pub_.adopted(0, t->generation);  // as a worker does once it moved its state over
+      }
       pub_.quiescent(0);
       std::this_thread::sleep_for(std::chrono::microseconds(50));  // a worker's idle nap
     }
