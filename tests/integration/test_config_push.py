@@ -306,7 +306,7 @@ def test_swaps_under_traffic_lose_nothing(linegate, agent, tmp_path):
     assert apply(agent, tmp_path, "ok.yaml", gateway_yaml(8080) + "---\n" + routes_yaml()).returncode == 0
     wait_synced(gws, 5)
     result = {}
-    total = 20_000_000
+    total = 100_000_000  # long enough for the swaps: they wait for every worker to adopt each generation
 
     def stream():
         result["r"] = echo_transfer(g.ip4, ECHO_PORT, total, timeout=120)
