@@ -83,7 +83,8 @@ def test_thousand_concurrent_connections_and_empty_table_after_time_wait(linegat
     try:
         for _ in range(1000):
             socks.append(socket.create_connection((lg.ip4, ECHO), timeout=10))
-        assert gauge(lg, "tcp_established") == 1000
+        # The client is connected once it sent the last ACK; the dataplane once that ACK arrived.
+        assert lgtest.wait_until(lambda: gauge(lg, "tcp_established") == 1000, 5), gauge(lg, "tcp_established")
         for i, s in enumerate(socks):
             s.sendall(f"conn {i}\n".encode() * 20)
         for i, s in enumerate(socks):
