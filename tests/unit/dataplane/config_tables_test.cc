@@ -174,10 +174,12 @@ TEST(TablePublisher, ReadersNeverSeeAFreedTable) {
   ASSERT_TRUE(pub) << error;
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> reads{0}, bad{0};
+  std::atomic<unsigned> online{0};
   std::vector<std::thread> readers;
   for (unsigned r = 0; r < kReaders; ++r)
     readers.emplace_back([&, r] {
       pub->register_reader(r);
+      online.fetch_add(1);
       uint64_t last = 0;
       const RuntimeTables* held = nullptr;  // the tables this reader adopted, as a worker holds them
       while (!stop.load(std::memory_order_relaxed)) {
@@ -197,6 +199,7 @@ TEST(TablePublisher, ReadersNeverSeeAFreedTable) {
       }
       pub->unregister_reader(r);
     });
+  while (online.load() != kReaders) std::this_thread::yield();  // else every publish may precede them
   for (uint64_t g = 1; g <= 300; ++g) {
     auto t = build_tables(sample_snapshot(version_name(g)), node(), &error);
     ASSERT_TRUE(t) << error;
