@@ -2,7 +2,9 @@
 
 #include "dataplane/upstream/registry.h"
 
+#include <array>
 #include <nlohmann/json.hpp>
+#include <span>
 
 #include <sstream>
 
@@ -52,6 +54,18 @@ constexpr HwCounter kHwCounters[] = {
     {"tx_errors", "transmit failures", &drv::PortStats::tx_errors},
 };
 
+// Clusters and listeners render alike; this says how each kind is named.
+struct NamedKind {
+  const std::vector<NamedCounters>& list;
+  std::span<const upstream::StatInfo> info;
+  std::string_view text_prefix, prom_prefix, prom_label, json_key;
+};
+std::array<NamedKind, 2> named_kinds(const StatsView& v) {
+  return {NamedKind{v.clusters, upstream::cluster_stat_info(), "cluster.", "linegate_cluster_", "cluster_name", "clusters"},
+          NamedKind{v.listeners, upstream::listener_stat_info(), "listener.", "linegate_listener_", "listener_address",
+                    "listeners"}};
+}
+
 }  // namespace
 
 std::string render_text(const StatsView& v) {
@@ -64,14 +78,10 @@ std::string render_text(const StatsView& v) {
   o << "config.update_rejected: " << v.config.update_rejected << "\n";
   for (size_t w = 0; w < v.config.worker_generation.size(); ++w)
     o << "worker." << w << ".config_generation: " << v.config.worker_generation[w] << "\n";
-  for (const NamedCounters& c : v.clusters)
-    for (unsigned i = 0; i < c.values.size(); ++i)
-      o << "cluster." << c.name << "." << upstream::cluster_stat_name(static_cast<upstream::ClusterStat>(i)) << ": "
-        << c.values[i] << "\n";
-  for (const NamedCounters& l : v.listeners)
-    for (unsigned i = 0; i < l.values.size(); ++i)
-      o << "listener." << l.name << "." << upstream::listener_stat_name(static_cast<upstream::ListenerStat>(i))
-        << ": " << l.values[i] << "\n";
+  for (const NamedKind& k : named_kinds(v))
+    for (const NamedCounters& c : k.list)
+      for (unsigned i = 0; i < c.values.size(); ++i)
+        o << k.text_prefix << c.name << "." << k.info[i].name << ": " << c.values[i] << "\n";
   for (size_t w = 0; w < v.totals.per_worker.size(); ++w) {
     const LoopCounters& l = v.totals.per_worker[w];
     o << "worker." << w << ".loop_iterations: " << l.iterations << "\n";
@@ -163,24 +173,16 @@ std::string render_prometheus(const StatsView& v) {
     });
   // Envoy's cluster and listener stats, as istio-proxy exports them
   // (envoy_cluster_upstream_cx_total{cluster_name="..."}), under our prefix.
-  for (unsigned i = 0; i < upstream::kClusterStatCount; ++i) {
-    const auto st = static_cast<upstream::ClusterStat>(i);
-    const bool gauge = upstream::cluster_stat_is_gauge(st);
-    const std::string name = "linegate_cluster_" + std::string(upstream::cluster_stat_name(st)) +
-                             (gauge || upstream::cluster_stat_name(st).ends_with("_total") ? "" : "_total");
-    if (v.clusters.empty()) break;
-    header(name, "per cluster, see /help", gauge ? "gauge" : "counter");
-    for (const NamedCounters& c : v.clusters) o << name << "{cluster_name=\"" << label(c.name) << "\"} " << c.values[i] << "\n";
-  }
-  for (unsigned i = 0; i < upstream::kListenerStatCount; ++i) {
-    const auto st = static_cast<upstream::ListenerStat>(i);
-    const bool gauge = upstream::listener_stat_is_gauge(st);
-    const std::string name = "linegate_listener_" + std::string(upstream::listener_stat_name(st)) +
-                             (gauge || upstream::listener_stat_name(st).ends_with("_total") ? "" : "_total");
-    if (v.listeners.empty()) break;
-    header(name, "per listener, see /help", gauge ? "gauge" : "counter");
-    for (const NamedCounters& l : v.listeners)
-      o << name << "{listener_address=\"" << label(l.name) << "\"} " << l.values[i] << "\n";
+  for (const NamedKind& k : named_kinds(v)) {
+    if (k.list.empty()) continue;
+    for (unsigned i = 0; i < k.info.size(); ++i) {
+      const upstream::StatInfo& st = k.info[i];
+      std::string name(k.prom_prefix);
+      name += st.name;
+      if (!st.gauge && !st.name.ends_with("_total")) name += "_total";
+      header(name, st.help, st.gauge ? "gauge" : "counter");
+      for (const NamedCounters& c : k.list) o << name << "{" << k.prom_label << "=\"" << label(c.name) << "\"} " << c.values[i] << "\n";
+    }
   }
   return o.str();
 }
@@ -200,17 +202,15 @@ std::string render_json(const StatsView& v) {
                  {"update_rejected", v.config.update_rejected},
                  {"last_error", v.config.last_error},
                  {"worker_generation", v.config.worker_generation}};
-  const auto named = [](const std::vector<NamedCounters>& list, auto stat_name, auto kind) {
+  for (const NamedKind& k : named_kinds(v)) {
     nlohmann::ordered_json out = nlohmann::ordered_json::object();
-    for (const NamedCounters& c : list) {
+    for (const NamedCounters& c : k.list) {
       nlohmann::ordered_json stats = nlohmann::ordered_json::object();
-      for (unsigned i = 0; i < c.values.size(); ++i) stats[std::string(stat_name(static_cast<decltype(kind)>(i)))] = c.values[i];
+      for (unsigned i = 0; i < c.values.size(); ++i) stats[std::string(k.info[i].name)] = c.values[i];
       out[c.name] = std::move(stats);
     }
-    return out;
-  };
-  j["clusters"] = named(v.clusters, upstream::cluster_stat_name, upstream::ClusterStat{});
-  j["listeners"] = named(v.listeners, upstream::listener_stat_name, upstream::ListenerStat{});
+    j[std::string(k.json_key)] = std::move(out);
+  }
   j["workers"] = nlohmann::ordered_json::array();
   for (const LoopCounters& l : v.totals.per_worker)
     j["workers"].push_back({{"loop_iterations", l.iterations},

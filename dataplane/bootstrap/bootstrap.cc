@@ -32,7 +32,6 @@ constexpr std::string_view kTopKeys[] = {"node",  "eal",   "workers", "idle_slee
                                           "agent", "config_dir", "config_limits", "crds", "proxy"};
 constexpr std::string_view kNodeKeys[] = {"id", "cluster", "network", "namespace", "labels"};
 constexpr std::string_view kAgentKeys[] = {"address", "initial_backoff_ms", "max_backoff_ms"};
-constexpr std::string_view kConfigLimitKeys[] = {"max_listeners", "max_routes", "max_clusters", "max_endpoints"};
 constexpr std::string_view kPortKeys[] = {"name", "device", "ipv4",    "ipv6",    "gateway", "gateway6",
                                            "mtu",  "vlan",   "rx_desc", "tx_desc", "impair"};
 constexpr std::string_view kImpairKeys[] = {"loss", "reorder", "duplicate", "delay_us", "corrupt", "seed"};
@@ -331,6 +330,14 @@ class Parser {
   void parse_agent(const YAML::Node& n, const std::string& path, AgentSettings& agent);
   void parse_config_limits(const YAML::Node& n, const std::string& path, ConfigLimits& limits);
   void parse_proxy(const YAML::Node& n, const std::string& path, ProxySettings& proxy);
+  template <typename T>
+  struct U32Field {
+    std::string_view key;
+    uint32_t T::*field;
+    uint64_t lo, hi;
+  };
+  template <typename T, size_t N>
+  void parse_u32_map(const YAML::Node& n, const std::string& path, const U32Field<T> (&table)[N], T& out);
   void parse_test_apps(const YAML::Node& n, const std::string& path, std::vector<TestAppConfig>& apps);
   std::optional<TestAppConfig> parse_test_app(const YAML::Node& n, const std::string& path);
   std::optional<std::string> parse_connect(const YAML::Node& n, const std::string& path);
@@ -882,50 +889,38 @@ void Parser::parse_agent(const YAML::Node& n, const std::string& path, AgentSett
                                              std::to_string(agent.initial_backoff_ms) + ")");
 }
 
-void Parser::parse_config_limits(const YAML::Node& n, const std::string& path, ConfigLimits& limits) {
+// A map of bounded integer settings: one table says key, field and bounds.
+template <typename T, size_t N>
+void Parser::parse_u32_map(const YAML::Node& n, const std::string& path, const U32Field<T> (&table)[N], T& out) {
+  std::array<std::string_view, N> keys;
+  for (size_t i = 0; i < N; ++i) keys[i] = table[i].key;
   if (!n.IsMap()) {
-    expected(path, "a map with any of " + join(kConfigLimitKeys), n);
+    expected(path, "a map with any of " + join(keys), n);
     return;
   }
-  const Fields f = fields(n, path, kConfigLimitKeys);
-  struct Field {
-    std::string_view key;
-    uint32_t ConfigLimits::*field;
-    uint64_t hi;
-  };
-  constexpr Field kFields[] = {{"max_listeners", &ConfigLimits::max_listeners, 65535},
-                               {"max_routes", &ConfigLimits::max_routes, 100000000},
-                               {"max_clusters", &ConfigLimits::max_clusters, 10000000},
-                               {"max_endpoints", &ConfigLimits::max_endpoints, 100000000}};
-  for (const Field& field : kFields) {
-    auto it = f.find(field.key);
-    if (it == f.end()) continue;
-    if (auto v = integer(it->second, child(path, field.key), 1, field.hi))
-      limits.*field.field = static_cast<uint32_t>(*v);
-  }
-}
-
-void Parser::parse_proxy(const YAML::Node& n, const std::string& path, ProxySettings& proxy) {
-  constexpr std::string_view kKeys[] = {"max_sessions", "hello_timeout_ms", "max_connect_attempts"};
-  if (!n.IsMap()) {
-    expected(path, "a map with any of " + join(kKeys), n);
-    return;
-  }
-  const Fields f = fields(n, path, kKeys);
-  struct Field {
-    std::string_view key;
-    uint32_t ProxySettings::*field;
-    uint64_t lo, hi;
-  };
-  constexpr Field kFields[] = {{"max_sessions", &ProxySettings::max_sessions, 16, 1048576},
-                               {"hello_timeout_ms", &ProxySettings::hello_timeout_ms, 100, 600000},
-                               {"max_connect_attempts", &ProxySettings::max_connect_attempts, 1, 10}};
-  for (const Field& field : kFields) {
+  const Fields f = fields(n, path, keys);
+  for (const U32Field<T>& field : table) {
     auto it = f.find(field.key);
     if (it == f.end()) continue;
     if (auto v = integer(it->second, child(path, field.key), field.lo, field.hi))
-      proxy.*field.field = static_cast<uint32_t>(*v);
+      out.*field.field = static_cast<uint32_t>(*v);
   }
+}
+
+void Parser::parse_config_limits(const YAML::Node& n, const std::string& path, ConfigLimits& limits) {
+  static constexpr U32Field<ConfigLimits> kFields[] = {{"max_listeners", &ConfigLimits::max_listeners, 1, 65535},
+                                                       {"max_routes", &ConfigLimits::max_routes, 1, 100000000},
+                                                       {"max_clusters", &ConfigLimits::max_clusters, 1, 10000000},
+                                                       {"max_endpoints", &ConfigLimits::max_endpoints, 1, 100000000}};
+  parse_u32_map(n, path, kFields, limits);
+}
+
+void Parser::parse_proxy(const YAML::Node& n, const std::string& path, ProxySettings& proxy) {
+  static constexpr U32Field<ProxySettings> kFields[] = {
+      {"max_sessions", &ProxySettings::max_sessions, 16, 1048576},
+      {"hello_timeout_ms", &ProxySettings::hello_timeout_ms, 100, 600000},
+      {"max_connect_attempts", &ProxySettings::max_connect_attempts, 1, 10}};
+  parse_u32_map(n, path, kFields, proxy);
 }
 
 void Parser::parse_tcp(const YAML::Node& n, const std::string& path, TcpSettings& tcp) {

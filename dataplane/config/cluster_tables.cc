@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "dataplane/config/build_parts.h"
+#include "dataplane/upstream/hash.h"
 
 namespace lg::config {
 namespace pb = linegate::snapshot::v1;
@@ -73,8 +74,8 @@ void allocate_worker_state(RuntimeTables& t, unsigned workers) {
       ws.hosts[i].weight = t.endpoints[i].weight;
       ws.hosts[i].available = t.endpoints[i].healthy && t.endpoints[i].family != 0;
     }
-    for (size_t c = 0; c < t.clusters.size(); ++c)
-      ws.clusters[c].lb.rng ^= (uint64_t{w} << 32) ^ (c * 0x9E3779B97F4A7C15ull);  // distinct streams
+    for (size_t c = 0; c < t.clusters.size(); ++c)  // each (cluster, lcore) its own stream and rotation start
+      ws.clusters[c].lb = upstream::lb_state_seeded(upstream::xxh64(t.snapshot->clusters(static_cast<int>(c)).name(), w));
   }
 }
 

@@ -1,6 +1,7 @@
 #include "dataplane/l4/tcp_proxy.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "dataplane/l4/l4_router.h"
 #include "dataplane/upstream/hash.h"
@@ -20,8 +21,7 @@ struct Session {
   uint64_t hash_key;
   uint64_t last_active_us;
   uint32_t listener_stats;
-  uint32_t cluster_stats;  // kNone until routed
-  uint32_t cluster;        // index in the tables current when routed
+  uint32_t cluster_stats;  // the cluster's stable id; kNone until routed
   uint32_t idle_timeout_ms;
   uint32_t tried[4];
   uint32_t hello_need;
@@ -99,13 +99,12 @@ Session* TcpProxy::alloc() {
   Session* s = free_;
   if (s == nullptr) return nullptr;
   free_ = s->next_free;
-  ++used_;
   // Fresh fields; the timer (unarmed since release) keeps its identity.
   s->down = s->up = nullptr;
   s->host = {};
   s->hash_key = s->last_active_us = 0;
   s->listener_stats = 0;
-  s->cluster_stats = s->cluster = kNone;
+  s->cluster_stats = kNone;
   s->idle_timeout_ms = s->hello_need = 0;
   s->phase = Phase::hello;
   s->attempts = 0;
@@ -120,7 +119,6 @@ void TcpProxy::release(Session* s) {
   timers_.cancel(s->timer);
   s->next_free = free_;
   free_ = s;
-  --used_;
 }
 
 upstream::ListenerStats& TcpProxy::lstats(const Session* s) { return registry_.listener(worker_, s->listener_stats); }
@@ -143,7 +141,6 @@ bool TcpProxy::accept(tcp::Conn* c) {
   s->down = c;
   s->listener_stats = l->stats_id;
   c->app = s;
-  c->ops = &kDownstreamOps;
   lcount(s, ListenerStat::downstream_cx_total);
   lcount(s, ListenerStat::downstream_cx_active);
   s->hash_key = upstream::xxh64_bytes(c->key.remote, c->key.family == 4 ? 4 : 16, 0);
@@ -202,7 +199,6 @@ void TcpProxy::route(Session* s, std::string_view sni) {
     return;
   }
   const config::ClusterSlot& c = t_->clusters[ci];
-  s->cluster = ci;
   s->cluster_stats = c.stats_id;
   s->idle_timeout_ms = c.idle_timeout_ms;
   s->phase = Phase::connecting;
@@ -364,31 +360,24 @@ void TcpProxy::timer_fired(Session* s) {
   end(s, true, true);
 }
 
+void TcpProxy::let_go(tcp::Conn* c, bool reset) {
+  // ops is cleared while the stack reports a close: that connection is on
+  // its way out already and must not be closed twice.
+  if (c->ops == nullptr) return;
+  if (reset) {
+    stack_.abort(c);
+  } else {
+    stack_.close(c);
+  }
+}
+
 void TcpProxy::end(Session* s, bool reset_downstream, bool reset_upstream) {
-  if (s->up != nullptr) {
-    tcp::Conn* up = s->up;
-    s->up = nullptr;
+  if (tcp::Conn* up = std::exchange(s->up, nullptr)) {
     ccount(s, ClusterStat::upstream_cx_destroy_local);
-    // ops is cleared while the stack reports the close: that connection is
-    // on its way out already and must not be closed twice.
-    if (up->ops == nullptr) {
-    } else if (reset_upstream) {
-      stack_.abort(up);
-    } else {
-      stack_.close(up);
-    }
+    let_go(up, reset_upstream);
   }
   drop_upstream(s);
-  if (s->down != nullptr) {
-    tcp::Conn* down = s->down;
-    s->down = nullptr;
-    if (down->ops == nullptr) {
-    } else if (reset_downstream) {
-      stack_.abort(down);
-    } else {
-      stack_.close(down);
-    }
-  }
+  if (tcp::Conn* down = std::exchange(s->down, nullptr)) let_go(down, reset_downstream);
   lcount(s, ListenerStat::downstream_cx_active, static_cast<uint64_t>(-1));
   release(s);
 }

@@ -41,8 +41,6 @@ class TcpProxy {
   // TCP listeners follow the tables' TCP/TLS listeners.
   void set_tables(const config::RuntimeTables* t);
 
-  uint32_t sessions() const { return used_; }
-
   // AppOps entry points (tcp_proxy.cc).
   bool accept(tcp::Conn* c);
   void downstream_readable(Session* s);
@@ -65,6 +63,7 @@ class TcpProxy {
   // Returns false when the session ended.
   bool pump(Session* s, bool downstream_to_upstream);
   void end(Session* s, bool reset_downstream, bool reset_upstream);
+  void let_go(tcp::Conn* c, bool reset);  // close (FIN after what is queued) or reset
   void drop_upstream(Session* s);
   void arm_timer(Session* s, uint32_t ms);
   void touch(Session* s);
@@ -83,7 +82,6 @@ class TcpProxy {
   uint64_t generation_ = 0;
   std::unique_ptr<Session[]> pool_;
   Session* free_ = nullptr;
-  uint32_t used_ = 0;
   uint64_t weyl_ = 0;  // low-discrepancy draws for weighted routes
   std::unique_ptr<uint8_t[]> hello_buf_;
   uint16_t ports_[tcp::kMaxListeners] = {};  // the listeners this proxy opened

@@ -42,7 +42,6 @@ class ClusterManager {
   // generation the state of `prev` (still alive: see TablePublisher) is
   // carried over first.
   void set_tables(const config::RuntimeTables* t, uint64_t now_us);
-  const config::RuntimeTables* tables() const { return t_; }
 
   // Chooses an endpoint of cluster `ci` (current tables). hash_key is used by
   // consistent-hash clusters; `attempt` > 0 asks for a different endpoint

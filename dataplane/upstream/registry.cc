@@ -3,27 +3,17 @@
 namespace lg::upstream {
 namespace {
 
-constexpr std::string_view kClusterNames[] = {
-#define LG_X(name, help) #name,
-    LG_CLUSTER_STATS(LG_X)
+#define LG_X(name, help) StatInfo{#name, help, std::string_view(#name).ends_with("_active")},
+constexpr StatInfo kClusterInfo[] = {LG_CLUSTER_STATS(LG_X)};
+constexpr StatInfo kListenerInfo[] = {LG_LISTENER_STATS(LG_X)};
 #undef LG_X
-};
-constexpr std::string_view kListenerNames[] = {
-#define LG_X(name, help) #name,
-    LG_LISTENER_STATS(LG_X)
-#undef LG_X
-};
-
-bool is_gauge(std::string_view name) { return name.ends_with("_active"); }
 
 uint32_t chunk_count(uint32_t capacity) { return (capacity + UpstreamRegistry::kChunk - 1) / UpstreamRegistry::kChunk; }
 
 }  // namespace
 
-std::string_view cluster_stat_name(ClusterStat s) { return kClusterNames[static_cast<unsigned>(s)]; }
-std::string_view listener_stat_name(ListenerStat s) { return kListenerNames[static_cast<unsigned>(s)]; }
-bool cluster_stat_is_gauge(ClusterStat s) { return is_gauge(cluster_stat_name(s)); }
-bool listener_stat_is_gauge(ListenerStat s) { return is_gauge(listener_stat_name(s)); }
+std::span<const StatInfo> cluster_stat_info() { return kClusterInfo; }
+std::span<const StatInfo> listener_stat_info() { return kListenerInfo; }
 
 UpstreamRegistry::UpstreamRegistry(unsigned workers, uint32_t cluster_capacity, uint32_t listener_capacity)
     : workers_(workers), cluster_capacity_(cluster_capacity), listener_capacity_(listener_capacity) {
@@ -69,32 +59,29 @@ uint32_t UpstreamRegistry::listener_id(std::string_view name) {
   return assign(listener_ids_, listener_names_, listener_capacity_, name, false);
 }
 
-std::vector<UpstreamRegistry::Totals> UpstreamRegistry::cluster_totals() const {
+template <typename T>
+std::vector<UpstreamRegistry::Totals> UpstreamRegistry::totals(const std::vector<std::string>& names,
+                                                               const std::vector<Chunks<T>>& chunks) const {
   std::lock_guard lock(mu_);
   std::vector<Totals> out;
-  for (uint32_t id = 0; id < cluster_names_.size(); ++id) {
-    Totals t{cluster_names_[id], std::vector<int64_t>(kClusterStatCount, 0)};
+  for (uint32_t id = 0; id < names.size(); ++id) {
+    Totals t{names[id], {}};
     for (unsigned w = 0; w < workers_; ++w) {
-      const ClusterStats& s = cluster_chunks_[w][id / kChunk].load(std::memory_order_acquire)[id % kChunk];
-      for (unsigned i = 0; i < kClusterStatCount; ++i) t.values[i] += static_cast<int64_t>(s.read(i));
+      const T& s = chunks[w][id / kChunk].load(std::memory_order_acquire)[id % kChunk];
+      t.values.resize(s.v.size(), 0);
+      for (unsigned i = 0; i < s.v.size(); ++i) t.values[i] += static_cast<int64_t>(s.read(i));
     }
     out.push_back(std::move(t));
   }
   return out;
 }
 
+std::vector<UpstreamRegistry::Totals> UpstreamRegistry::cluster_totals() const {
+  return totals(cluster_names_, cluster_chunks_);
+}
+
 std::vector<UpstreamRegistry::Totals> UpstreamRegistry::listener_totals() const {
-  std::lock_guard lock(mu_);
-  std::vector<Totals> out;
-  for (uint32_t id = 0; id < listener_names_.size(); ++id) {
-    Totals t{listener_names_[id], std::vector<int64_t>(kListenerStatCount, 0)};
-    for (unsigned w = 0; w < workers_; ++w) {
-      const ListenerStats& s = listener_chunks_[w][id / kChunk].load(std::memory_order_acquire)[id % kChunk];
-      for (unsigned i = 0; i < kListenerStatCount; ++i) t.values[i] += static_cast<int64_t>(s.read(i));
-    }
-    out.push_back(std::move(t));
-  }
-  return out;
+  return totals(listener_names_, listener_chunks_);
 }
 
 }  // namespace lg::upstream

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -37,10 +38,14 @@ enum class ListenerStat : uint16_t {
 };
 inline constexpr unsigned kClusterStatCount = static_cast<unsigned>(ClusterStat::count);
 inline constexpr unsigned kListenerStatCount = static_cast<unsigned>(ListenerStat::count);
-std::string_view cluster_stat_name(ClusterStat s);
-std::string_view listener_stat_name(ListenerStat s);
-bool cluster_stat_is_gauge(ClusterStat s);
-bool listener_stat_is_gauge(ListenerStat s);
+// What readers need to render a stat: its name, help text and kind (gauges
+// end in "_active"). Indexed by ClusterStat / ListenerStat.
+struct StatInfo {
+  std::string_view name, help;
+  bool gauge;
+};
+std::span<const StatInfo> cluster_stat_info();
+std::span<const StatInfo> listener_stat_info();
 
 // One lcore's counters for one cluster or listener: written by that lcore
 // only (relaxed stores), summed by readers.
@@ -95,6 +100,8 @@ class UpstreamRegistry {
   using Chunks = std::unique_ptr<std::atomic<T*>[]>;
   uint32_t assign(std::unordered_map<std::string, uint32_t>& ids, std::vector<std::string>& names,
                   uint32_t capacity, std::string_view name, bool cluster);
+  template <typename T>
+  std::vector<Totals> totals(const std::vector<std::string>& names, const std::vector<Chunks<T>>& chunks) const;
   template <typename T>
   static void ensure_chunk(Chunks<T>& chunks, std::vector<std::unique_ptr<T[]>>& owned, uint32_t id);
 
