@@ -77,6 +77,12 @@ void ClusterManager::refresh_available(uint32_t ci) {
 
 PickStatus ClusterManager::pick(uint32_t ci, uint64_t hash_key, unsigned attempt, std::span<const uint32_t> tried,
                                 HostRef* out) {
+  const PickStatus st = pick_host(ci, hash_key, attempt, tried, out);
+  return st == PickStatus::ok ? reserve(*out) : st;
+}
+
+PickStatus ClusterManager::pick_host(uint32_t ci, uint64_t hash_key, unsigned attempt,
+                                     std::span<const uint32_t> tried, HostRef* out) {
   if (t_ == nullptr || ws_ == nullptr || ci >= t_->clusters.size()) return PickStatus::no_cluster;
   const config::ClusterSlot& c = t_->clusters[ci];
   ClusterStats& st = stats(c.stats_id);
@@ -143,6 +149,15 @@ PickStatus ClusterManager::pick(uint32_t ci, uint64_t hash_key, unsigned attempt
     st.add(static_cast<unsigned>(ClusterStat::upstream_cx_none_healthy));
     return PickStatus::none_healthy;
   }
+  const uint32_t e = c.endpoint_first + pick;
+  const config::EndpointSlot& ep = t_->endpoints[e];
+  *out = HostRef{generation_, ci, e, c.stats_id, ep.addr, ep.port, ep.family};
+  return PickStatus::ok;
+}
+
+PickStatus ClusterManager::reserve(const HostRef& h) {
+  const config::ClusterSlot& c = t_->clusters[h.cluster];
+  ClusterStats& st = stats(c.stats_id);
   if (c.max_connections != 0) {
     // Gateway-wide and exact: never more than max_connections at once. Two
     // lcores racing for the last slot may both back off (one early refusal),
@@ -156,9 +171,7 @@ PickStatus ClusterManager::pick(uint32_t ci, uint64_t hash_key, unsigned attempt
   } else {
     registry_->shared(c.stats_id).upstream_cx.fetch_add(1, std::memory_order_relaxed);
   }
-  const uint32_t e = c.endpoint_first + pick;
-  const config::EndpointSlot& ep = t_->endpoints[e];
-  *out = HostRef{generation_, ci, e, c.stats_id, ep.addr, ep.port, ep.family};
+  const uint32_t e = h.endpoint;
   ++ws_->hosts[e].active;
   config::HostStats& hs = ws_->host_stats[e];
   counter_add(hs.cx_total);

@@ -49,6 +49,12 @@ class ClusterManager {
   // endpoint). On ok, counts the connection against maxConnections: the
   // caller must call connection_closed() exactly once.
   PickStatus pick(uint32_t ci, uint64_t hash_key, unsigned attempt, std::span<const uint32_t> tried, HostRef* out);
+  // The two halves of pick(), for connection pools: choose the endpoint
+  // (a pooled idle connection to it may serve), then count a new connection
+  // against maxConnections (ok or overflow; h from pick_host in this pass).
+  PickStatus pick_host(uint32_t ci, uint64_t hash_key, unsigned attempt, std::span<const uint32_t> tried,
+                       HostRef* out);
+  PickStatus reserve(const HostRef& h);
   void connection_closed(const HostRef& h);
   // Outcome of a connection attempt or of an established connection.
   void report(const HostRef& h, Outcome o, uint16_t http_status = 0);

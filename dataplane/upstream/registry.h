@@ -77,6 +77,7 @@ class UpstreamRegistry {
   uint32_t cluster_id(std::string_view name);
   uint32_t listener_id(std::string_view name);
   unsigned workers() const { return workers_; }
+  uint32_t cluster_capacity() const { return cluster_capacity_; }
 
   // Workers (fast path): ids come from published tables, so storage exists.
   ClusterStats& cluster(unsigned worker, uint32_t id) {

@@ -20,7 +20,21 @@
   X(outlier_detection_ejections_enforced_total, "endpoints ejected by outlier detection")           \
   X(outlier_detection_ejections_active, "endpoints ejected now, summed over lcores (gauge)")        \
   X(outlier_detection_ejections_overflow, "ejections refused by maxEjectionPercent")               \
-  X(lb_healthy_panic, "picks made in panic mode (healthy share below minHealthPercent)")
+  X(lb_healthy_panic, "picks made in panic mode (healthy share below minHealthPercent)")            \
+  X(upstream_rq_total, "requests sent upstream (each try)")                                         \
+  X(upstream_rq_2xx, "upstream responses 2xx")                                                      \
+  X(upstream_rq_3xx, "upstream responses 3xx")                                                      \
+  X(upstream_rq_4xx, "upstream responses 4xx")                                                      \
+  X(upstream_rq_5xx, "upstream responses 5xx")                                                      \
+  X(upstream_rq_timeout, "requests answered 504: no response within the route timeout (UT)")       \
+  X(upstream_rq_per_try_timeout, "tries abandoned at perTryTimeout")                                \
+  X(upstream_rq_retry, "retries sent")                                                              \
+  X(upstream_rq_pending_total, "requests that waited for a connection (maxConnections reached)")   \
+  X(upstream_rq_pending_overflow, "requests answered 503: http1MaxPendingRequests exceeded (UO)")   \
+  X(upstream_rq_rx_reset, "upstream connections closed or reset before a full response (UR)")      \
+  X(upstream_cx_max_requests, "connections closed at maxRequestsPerConnection")                     \
+  X(upstream_cx_idle_timeout, "pooled connections closed by idleTimeout")                           \
+  X(upstream_cx_protocol_error, "upstream responses that broke HTTP/1.1 (502, UPE)")
 
 #define LG_LISTENER_STATS(X)                                                                 \
   X(downstream_cx_total, "connections accepted")                                             \
@@ -35,4 +49,25 @@
   X(tls_inspector_sni_not_found, "ClientHellos without SNI")                                 \
   X(tls_inspector_client_hello_too_large, "ClientHellos over the size bound (reset)")        \
   X(tls_inspector_client_hello_malformed, "first bytes not a well-formed ClientHello (reset)") \
-  X(tls_inspector_timeout, "no complete ClientHello within the peek timeout (reset)")
+  X(tls_inspector_timeout, "no complete ClientHello within the peek timeout (reset)")          \
+  X(downstream_rq_total, "HTTP requests received")                                          \
+  X(downstream_rq_1xx, "responses 1xx sent downstream")                                     \
+  X(downstream_rq_2xx, "responses 2xx sent downstream")                                     \
+  X(downstream_rq_3xx, "responses 3xx sent downstream")                                     \
+  X(downstream_rq_4xx, "responses 4xx sent downstream")                                     \
+  X(downstream_rq_5xx, "responses 5xx sent downstream")                                     \
+  X(downstream_rq_active, "HTTP requests in flight (gauge)")                                \
+  X(downstream_cx_protocol_error, "connections closed for a malformed request (400/413/414/431/501/505)") \
+  X(downstream_cx_drain_close, "connections closed by draining (Connection: close)")        \
+  X(downstream_rq_rx_reset, "requests whose client went away before the response ended")   \
+  X(no_route, "requests answered 404: no virtual host or route (NR)")                       \
+  X(no_cluster, "requests answered 503: the route's cluster is unknown (NC)")               \
+  X(no_healthy_upstream, "requests answered 503: no healthy endpoint (UH)")                 \
+  X(upstream_connect_fail, "requests answered 503: connect failures used up the tries (UF)") \
+  X(rq_redirect, "requests answered with a redirect")                                       \
+  X(rq_direct_response, "requests answered by directResponse")                              \
+  X(rq_https_redirect, "requests answered 301 by tls.httpsRedirect")                        \
+  X(cors_preflight, "CORS preflights answered at the gateway")                              \
+  X(fault_aborts_injected, "requests aborted by fault injection (FI)")                      \
+  X(fault_delays_injected, "requests delayed by fault injection (DI)")                      \
+  X(rq_mirror, "requests copied to a mirror")
