@@ -919,7 +919,9 @@ void Parser::parse_proxy(const YAML::Node& n, const std::string& path, ProxySett
   static constexpr U32Field<ProxySettings> kFields[] = {
       {"max_sessions", &ProxySettings::max_sessions, 16, 1048576},
       {"hello_timeout_ms", &ProxySettings::hello_timeout_ms, 100, 600000},
-      {"max_connect_attempts", &ProxySettings::max_connect_attempts, 1, 10}};
+      {"max_connect_attempts", &ProxySettings::max_connect_attempts, 1, 10},
+      {"drain_timeout_ms", &ProxySettings::drain_timeout_ms, 0, 600000},
+      {"max_request_bytes", &ProxySettings::max_request_bytes, 0, 1u << 30}};
   parse_u32_map(n, path, kFields, proxy);
 }
 

@@ -100,12 +100,14 @@ struct ConfigLimits {
   uint32_t max_endpoints = 1000000;  // 1..100000000
 };
 
-// The L4 gateway (dataplane/l4): per-worker session bound and the
-// tls_inspector's wait for a ClientHello.
+// The L4 and L7 gateways (dataplane/l4, dataplane/l7): per-worker session
+// bound, the tls_inspector's wait for a ClientHello, draining, body limit.
 struct ProxySettings {
   uint32_t max_sessions = 8192;          // per worker; 16..1048576 (each session holds two TCP connections)
   uint32_t hello_timeout_ms = 15000;     // 100..600000 (Envoy's listener_filters_timeout)
   uint32_t max_connect_attempts = 3;     // 1..10: connect failure → next endpoint
+  uint32_t drain_timeout_ms = 5000;      // 0..600000: SIGTERM drains this long at most (0: stop at once)
+  uint32_t max_request_bytes = 0;        // 0..2^30: HTTP request bodies above get 413 (0: unlimited)
 };
 
 struct Bootstrap {

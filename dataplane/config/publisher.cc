@@ -3,6 +3,7 @@
 #include <rte_errno.h>
 #include <rte_malloc.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -50,7 +51,25 @@ void TablePublisher::publish(std::unique_ptr<RuntimeTables> next) {
       std::this_thread::sleep_for(std::chrono::microseconds(50));
   // Offline (stopped or not yet started) workers do not hold up the grace period.
   rte_rcu_qsbr_synchronize(qs_, RTE_QSBR_THRID_INVALID);
-  delete old;
+  if (old != nullptr) {
+    std::lock_guard lock(retired_mu_);
+    retired_.emplace_back(old);
+  }
+  reclaim();
+}
+
+void TablePublisher::reclaim() {
+  uint64_t oldest = UINT64_MAX;
+  for (unsigned w = 0; w < workers_; ++w)
+    if (readers_[w].online.load(std::memory_order_acquire))
+      oldest = std::min(oldest, readers_[w].pinned.load(std::memory_order_acquire));
+  std::lock_guard lock(retired_mu_);
+  std::erase_if(retired_, [&](const std::unique_ptr<const RuntimeTables>& t) { return t->generation < oldest; });
+}
+
+size_t TablePublisher::retired() const {
+  std::lock_guard lock(retired_mu_);
+  return retired_.size();
 }
 
 }  // namespace lg::config

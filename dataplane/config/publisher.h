@@ -9,7 +9,9 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "dataplane/config/runtime_tables.h"
 
@@ -35,6 +37,12 @@ class TablePublisher {
   void adopted(unsigned worker, uint64_t generation) {
     readers_[worker].adopted.store(generation, std::memory_order_release);
   }
+  // The oldest generation the worker still has requests in flight on
+  // (UINT64_MAX: none). Replaced tables stay alive while a worker pins them,
+  // so a request keeps the routes it was matched with until it ends.
+  void pinned(unsigned worker, uint64_t generation) {
+    readers_[worker].pinned.store(generation, std::memory_order_release);
+  }
   const RuntimeTables* tables() const { return current_.load(std::memory_order_acquire); }
 
   // Control side: installs `next` (generation assigned here), waits for the
@@ -42,11 +50,15 @@ class TablePublisher {
   // loop iteration (plus its idle nap). Never call from a worker.
   void publish(std::unique_ptr<RuntimeTables> next);
   uint64_t generation() const { return generation_.load(std::memory_order_relaxed); }
+  // Frees replaced tables no worker pins any more (also done by publish).
+  void reclaim();
+  size_t retired() const;
 
  private:
   TablePublisher() = default;
   struct alignas(64) Reader {
     std::atomic<uint64_t> adopted{0};
+    std::atomic<uint64_t> pinned{UINT64_MAX};
     std::atomic<bool> online{false};
   };
   rte_rcu_qsbr* qs_ = nullptr;
@@ -54,6 +66,8 @@ class TablePublisher {
   unsigned workers_ = 0;
   std::atomic<const RuntimeTables*> current_{nullptr};
   std::atomic<uint64_t> generation_{0};
+  mutable std::mutex retired_mu_;  // control threads only
+  std::vector<std::unique_ptr<const RuntimeTables>> retired_;
 };
 
 }  // namespace lg::config

@@ -2,6 +2,7 @@
 
 #include "dataplane/config/build_parts.h"
 #include "dataplane/upstream/hash.h"
+#include "l7/router/router.h"
 
 #include <arpa/inet.h>
 
@@ -288,6 +289,14 @@ std::unique_ptr<RuntimeTables> build_tables(std::shared_ptr<const Snapshot> snap
   if (!build_l4_routes(s, cluster_index, *t, error)) return nullptr;
   build_cluster_hashing(s, *t);
   build_cluster_index(*t);
+  if (s.route_tables_size() != 0) {
+    std::string why;
+    t->http_routes = l7::build_routes(s, std::max(1u, workers), &why);
+    if (t->http_routes == nullptr) {
+      *error = "snapshot " + s.version() + ": route tables: " + why;
+      return nullptr;
+    }
+  }
   allocate_worker_state(*t, registry ? registry->workers() : workers);
   return t;
 }

@@ -19,6 +19,10 @@
 #include "dataplane/upstream/outlier.h"
 #include "dataplane/upstream/registry.h"
 
+namespace lg::l7 {
+class Routes;
+}
+
 namespace lg::config {
 
 using Snapshot = linegate::snapshot::v1::GatewaySnapshot;
@@ -202,6 +206,8 @@ struct RuntimeTables {
   FlatArray<uint32_t> maglev;
   FlatArray<uint32_t> cluster_by_stats_id;  // stats id → cluster index (kNone: not in these tables)
   FlatArray<uint32_t> outlier_clusters;     // clusters with outlier detection, for the sweeps
+  // The HTTP route tables compiled for matching (l7/router); null without HTTP listeners.
+  std::shared_ptr<const l7::Routes> http_routes;
   // Per worker, mutable by that worker only (see WorkerState).
   mutable std::unique_ptr<WorkerState[]> workers;
   unsigned worker_count = 0;

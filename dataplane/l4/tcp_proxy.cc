@@ -79,6 +79,7 @@ void TcpProxy::set_tables(const config::RuntimeTables* t) {
   t_ = t;
   if (t == nullptr || t->generation == generation_) return;
   generation_ = t->generation;
+  if (draining_) return;
   // Listeners follow the tables: open new TCP/TLS ports, close removed ones
   // (their established sessions carry on).
   uint16_t keep[tcp::kMaxListeners];
@@ -95,10 +96,17 @@ void TcpProxy::set_tables(const config::RuntimeTables* t) {
   nports_ = nkeep;
 }
 
+void TcpProxy::drain() {
+  draining_ = true;
+  for (unsigned i = 0; i < nports_; ++i) stack_.unlisten(ports_[i]);
+  nports_ = 0;
+}
+
 Session* TcpProxy::alloc() {
   Session* s = free_;
   if (s == nullptr) return nullptr;
   free_ = s->next_free;
+  ++active_;
   // Fresh fields; the timer (unarmed since release) keeps its identity.
   s->down = s->up = nullptr;
   s->host = {};
@@ -116,6 +124,7 @@ Session* TcpProxy::alloc() {
 }
 
 void TcpProxy::release(Session* s) {
+  --active_;
   timers_.cancel(s->timer);
   s->next_free = free_;
   free_ = s;

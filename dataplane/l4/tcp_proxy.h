@@ -40,6 +40,9 @@ class TcpProxy {
   // Once per pass with the tables the worker read: at a new generation the
   // TCP listeners follow the tables' TCP/TLS listeners.
   void set_tables(const config::RuntimeTables* t);
+  // Stop accepting (draining); sessions carry on until they end.
+  void drain();
+  uint32_t active_sessions() const { return active_; }
 
   // AppOps entry points (tcp_proxy.cc).
   bool accept(tcp::Conn* c);
@@ -86,6 +89,8 @@ class TcpProxy {
   std::unique_ptr<uint8_t[]> hello_buf_;
   uint16_t ports_[tcp::kMaxListeners] = {};  // the listeners this proxy opened
   unsigned nports_ = 0;
+  uint32_t active_ = 0;
+  bool draining_ = false;
 };
 
 }  // namespace lg::l4

@@ -163,6 +163,7 @@ bool Runtime::start_workers(std::string* error) {
   if (!publisher_) return false;
   config_ = std::make_unique<config::ConfigManager>(b_, *publisher_, registry_.get());
   seen_generation_ = std::make_unique<SeenGeneration[]>(b_.workers);
+  active_ = std::make_unique<ActiveCount[]>(b_.workers);
   const int socket = static_cast<int>(rte_socket_id());
   if (b_.workers > 1) {
     for (unsigned w = 0; w < b_.workers; ++w) {
@@ -204,6 +205,11 @@ bool Runtime::start_workers(std::string* error) {
     wc.proxy.max_sessions = b_.proxy.max_sessions;
     wc.proxy.hello_timeout_ms = b_.proxy.hello_timeout_ms;
     wc.proxy.max_connect_attempts = static_cast<uint8_t>(b_.proxy.max_connect_attempts);
+    wc.http.max_streams = b_.proxy.max_sessions;
+    wc.http.max_upstream_conns = b_.proxy.max_sessions;
+    wc.http.max_body_bytes = b_.proxy.max_request_bytes;
+    wc.drain = &drain_;
+    wc.active = &active_[w].value;
     if (!inboxes_.empty()) {
       wc.net.inbox = inboxes_[w];
       for (unsigned p = 0; p < b_.workers; ++p)
@@ -272,6 +278,28 @@ bool Runtime::start_admin(std::string* error) {
   return true;
 }
 
+void Runtime::start_drain() {
+  if (drain_.exchange(true)) return;
+  live_ = false;  // /ready answers 503 DRAINING: load balancers move away
+  drain_deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(b_.proxy.drain_timeout_ms);
+}
+
+bool Runtime::drain_finished() const {
+  if (std::chrono::steady_clock::now() >= drain_deadline_) {
+    LG_LOG(INFO, "drain timeout: stopping");
+    return true;
+  }
+  // Workers publish their counts once per pass after they saw the flag;
+  // give them a pass before trusting a zero.
+  if (std::chrono::steady_clock::now() < drain_deadline_ - std::chrono::milliseconds(b_.proxy.drain_timeout_ms) +
+                                             std::chrono::milliseconds(50))
+    return false;
+  for (unsigned w = 0; w < b_.workers; ++w)
+    if (active_[w].value.load(std::memory_order_relaxed) != 0) return false;
+  LG_LOG(INFO, "drained: stopping");
+  return true;
+}
+
 void Runtime::register_admin_routes() {
   using admin::HttpRequest;
   using admin::HttpResponse;
@@ -282,6 +310,14 @@ void Runtime::register_admin_routes() {
         return HttpResponse{live ? 200 : 503, "text/plain; charset=UTF-8", live ? "LIVE\n" : "DRAINING\n", {}};
       },
       "200 LIVE when the dataplane serves; 503 otherwise");
+  admin_->route(
+      "/drain",
+      [this](const HttpRequest&) {
+        start_drain();
+        return HttpResponse{200, "text/plain; charset=UTF-8", "draining\n", {}};
+      },
+      "stop accepting, finish in-flight requests with Connection: close, exit when idle or at proxy.drain_timeout_ms",
+      true);
   admin_->route(
       "/stats",
       [this](const HttpRequest& req) {
@@ -404,12 +440,22 @@ void Runtime::run() {
   auto next_link_check = clock::now();
   const int wake[] = {signal_fd_};
   while (!quit_.load()) {
-    admin_->poll(200, wake);
+    admin_->poll(drain_.load() ? 20 : 200, wake);
     signalfd_siginfo si;
     if (read(signal_fd_, &si, sizeof(si)) == static_cast<ssize_t>(sizeof(si))) {
-      LG_LOG(INFO, "signal %s: stopping", strsignal(static_cast<int>(si.ssi_signo)));
-      break;
+      // SIGTERM drains first (a rolling restart loses no request); a second
+      // signal, SIGINT, or drain_timeout_ms 0 stops at once.
+      if (si.ssi_signo == SIGTERM && !drain_.load() && b_.proxy.drain_timeout_ms != 0) {
+        LG_LOG(INFO, "signal %s: draining (at most %u ms)", strsignal(static_cast<int>(si.ssi_signo)),
+               b_.proxy.drain_timeout_ms);
+        start_drain();
+      } else {
+        LG_LOG(INFO, "signal %s: stopping", strsignal(static_cast<int>(si.ssi_signo)));
+        break;
+      }
     }
+    if (drain_.load() && drain_finished()) break;
+    publisher_->reclaim();
     if (clock::now() >= next_link_check) {
       watch_links();
       next_link_check = clock::now() + std::chrono::seconds(1);

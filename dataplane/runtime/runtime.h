@@ -47,6 +47,8 @@ class Runtime {
   // Standalone (config_dir) compiles now; agent mode starts the discovery
   // client, which applies snapshots as they come.
   bool start_config(std::string* error);
+  void start_drain();
+  bool drain_finished() const;
   void register_admin_routes();
   void watch_links();
   void shutdown();
@@ -69,6 +71,13 @@ class Runtime {
     std::atomic<uint64_t> value{0};
   };
   std::unique_ptr<SeenGeneration[]> seen_generation_;
+  // Streams and sessions each worker has open (for the end of a drain).
+  struct alignas(64) ActiveCount {
+    std::atomic<uint32_t> value{0};
+  };
+  std::unique_ptr<ActiveCount[]> active_;
+  std::atomic<bool> drain_{false};
+  std::chrono::steady_clock::time_point drain_deadline_;
   std::vector<std::unique_ptr<Worker>> workers_;
   bool workers_running_ = false;
   std::atomic<bool> stop_workers_{false};

@@ -14,7 +14,8 @@ Worker::Worker(const WorkerConfig& cfg, LcoreCounters& counters)
            cfg_.tsc_hz),
       apps_(cfg_.apps, cfg_.index, tcp_, cfg_.tcp.max_connections),
       clusters_(cfg_.index, cfg_.registry),
-      proxy_(cfg_.proxy, cfg_.index, tcp_, timers_, clusters_, *cfg_.registry, cfg_.tsc_hz) {
+      proxy_(cfg_.proxy, cfg_.index, tcp_, timers_, clusters_, *cfg_.registry, cfg_.tsc_hz),
+      http_(cfg_.http, cfg_.index, tcp_, timers_, clusters_, *cfg_.registry, cfg_.config, cfg_.tsc_hz) {
   impair_seen_.resize(cfg_.impair.size());
   for (size_t p = 0; p < cfg_.impair.size(); ++p) {
     const drv::ImpairConfig& ic = cfg_.impair[p];
@@ -70,6 +71,12 @@ int Worker::run() {
     // anything this pass uses them.
     clusters_.set_tables(tables, tcp_.now_us());
     proxy_.set_tables(tables);
+    http_.set_tables(tables);
+    if (cfg_.drain != nullptr && !draining_ && cfg_.drain->load(std::memory_order_relaxed)) {
+      draining_ = true;
+      proxy_.drain();
+      http_.drain();
+    }
     if (tables != nullptr && tables->generation != seen_generation) {
       seen_generation = tables->generation;
       cfg_.seen_generation->store(seen_generation, std::memory_order_relaxed);
@@ -90,6 +97,7 @@ int Worker::run() {
     work += timers_.advance(start);
     apps_.poll();
     clusters_.poll(tcp_.now_us());
+    if (cfg_.active != nullptr) cfg_.active->store(http_.active_streams() + proxy_.active_sessions(), std::memory_order_relaxed);
     net_.flush();
     export_impair_counters();
     // No pointer from tables() is held past here: the old tables may go.

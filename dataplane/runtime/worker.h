@@ -12,6 +12,7 @@
 #include "dataplane/apps/test_apps.h"
 #include "dataplane/config/publisher.h"
 #include "dataplane/l4/tcp_proxy.h"
+#include "dataplane/l7/http_proxy.h"
 #include "dataplane/upstream/cluster_manager.h"
 #include "dataplane/net/net_worker.h"
 #include "dataplane/tcp/stack.h"
@@ -35,6 +36,9 @@ struct WorkerConfig {
   std::atomic<uint64_t>* seen_generation = nullptr;  // this worker's slot: tables generation last read
   upstream::UpstreamRegistry* registry = nullptr;    // cluster/listener counters and shared limits
   l4::ProxyConfig proxy;
+  l7::HttpProxyConfig http;
+  const std::atomic<bool>* drain = nullptr;  // set once: stop accepting, finish what is in flight
+  std::atomic<uint32_t>* active = nullptr;   // this worker's slot: HTTP streams + TCP sessions open
 };
 
 class Worker {
@@ -58,6 +62,8 @@ class Worker {
   apps::TestApps apps_;
   upstream::ClusterManager clusters_;
   l4::TcpProxy proxy_;
+  l7::HttpProxy http_;
+  bool draining_ = false;
   std::vector<std::unique_ptr<drv::ImpairStage>> rx_impair_, tx_impair_;  // per port
   std::vector<drv::ImpairStats> impair_seen_;  // per port: both directions, as last exported
 };
