@@ -49,8 +49,7 @@ struct L4Builder {
   std::vector<NameSlot> patterns;
   std::string names;
   std::vector<SubnetSlot> subnets;
-  std::vector<DestinationSlot> dests;  // appended after the HTTP routes' destinations
-  uint32_t dest_base;
+  std::vector<DestinationSlot> dests;
   std::string* error;
 
   std::pair<uint32_t, uint32_t> add_names(const google::protobuf::RepeatedPtrField<std::string>& hosts) {
@@ -82,7 +81,7 @@ struct L4Builder {
   }
 
   void add_dests(const google::protobuf::RepeatedPtrField<pb::WeightedCluster>& wcs, L4RouteSlot& r) {
-    r.dest_first = dest_base + static_cast<uint32_t>(dests.size());
+    r.dest_first = static_cast<uint32_t>(dests.size());
     uint32_t cumulative = 0;
     for (const pb::WeightedCluster& wc : wcs) {
       cumulative += wc.weight();
@@ -96,7 +95,7 @@ struct L4Builder {
 }  // namespace
 
 bool build_l4_routes(const Snapshot& s, const ClusterIndex& clusters, RuntimeTables& t, std::string* error) {
-  L4Builder b{t, clusters, {}, {}, {}, {}, {}, static_cast<uint32_t>(t.destinations.size()), error};
+  L4Builder b{t, clusters, {}, {}, {}, {}, {}, error};
   for (size_t li = 0; li < t.listeners.size(); ++li) {
     ListenerSlot& ls = t.listeners[li];
     const pb::Listener& l = s.listeners(static_cast<int>(ls.snapshot_index));
@@ -164,11 +163,7 @@ bool build_l4_routes(const Snapshot& s, const ClusterIndex& clusters, RuntimeTab
   copy(t.subnets, b.subnets);
   t.names = FlatArray<char>(b.names.size());
   if (!b.names.empty()) std::memcpy(&t.names[0], b.names.data(), b.names.size());
-  // HTTP destinations first, then the L4 routes' (indices above dest_base).
-  FlatArray<DestinationSlot> all(t.destinations.size() + b.dests.size());
-  for (size_t i = 0; i < t.destinations.size(); ++i) all[i] = t.destinations[i];
-  for (size_t i = 0; i < b.dests.size(); ++i) all[b.dest_base + i] = b.dests[i];
-  t.destinations = std::move(all);
+  copy(t.destinations, b.dests);
 
   std::vector<ClusterNameSlot> sni;
   for (int ci = 0; ci < s.clusters_size(); ++ci)

@@ -23,6 +23,13 @@ uint64_t domain_hash(std::string_view d) {
   return h;
 }
 
+unsigned RuntimeTables::listener_ports(bool http, std::span<uint16_t> out) const {
+  unsigned n = 0;
+  for (size_t i = 0; i < listeners.size() && n < out.size(); ++i)
+    if ((listeners[i].kind == ListenerKind::http) == http) out[n++] = listeners[i].port;
+  return n;
+}
+
 const ListenerSlot* RuntimeTables::find_listener(uint16_t port) const {
   const auto v = listeners.view();
   const auto it = std::lower_bound(v.begin(), v.end(), port,
@@ -31,18 +38,12 @@ const ListenerSlot* RuntimeTables::find_listener(uint16_t port) const {
 }
 
 size_t RuntimeTables::table_bytes() const {
-  return listeners.bytes() + route_tables.bytes() + vhosts.bytes() + domains.bytes() + routes.bytes() +
-         destinations.bytes() + clusters.bytes() + endpoints.bytes() + l4_routes.bytes() + name_patterns.bytes() +
-         names.bytes() + subnets.bytes() + sni_clusters.bytes() + rings.bytes() + maglev.bytes();
+  return listeners.bytes() + destinations.bytes() + clusters.bytes() + endpoints.bytes() + l4_routes.bytes() +
+         name_patterns.bytes() + names.bytes() + subnets.bytes() + sni_clusters.bytes() + rings.bytes() +
+         maglev.bytes() + (http_routes ? http_routes->bytes() : 0);
 }
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // Ports this node's own services hold (bootstrap test_apps): a listener there
 // would never see a connection.
@@ -66,19 +67,6 @@ bool parse_endpoint_address(const std::string& s, EndpointSlot& e) {
     return true;
   }
   return false;
-}
-
-uint8_t route_match_flags(const pb::RouteMatch& m) {
-  uint8_t f = 0;
-  const auto regex = [](const pb::StringMatch& s) { return s.kind_case() == pb::StringMatch::kRegex; };
-  if (m.has_uri()) f |= kMatchUri | (regex(m.uri()) ? kMatchRegex : 0);
-  if (m.headers_size() || m.without_headers_size()) f |= kMatchHeaders;
-  for (const auto& h : m.headers())
-    if (h.has_match() && regex(h.match())) f |= kMatchRegex;
-  if (m.query_params_size()) f |= kMatchQuery;
-  if (m.has_method()) f |= kMatchMethod | (regex(m.method()) ? kMatchRegex : 0);
-  if (m.has_authority()) f |= kMatchAuthority | (regex(m.authority()) ? kMatchRegex : 0);
-  return f;
 }
 
 upstream::OutlierConfig outlier_config(const pb::TrafficPolicy& p) {
@@ -108,15 +96,9 @@ std::unique_ptr<RuntimeTables> build_tables(std::shared_ptr<const Snapshot> snap
   const Snapshot& s = *snap;
 
   // Sizes first: limits are checked before anything is allocated.
-  size_t n_vhosts = 0, n_domains = 0, n_routes = 0, n_dests = 0, n_endpoints = 0;
+  size_t n_routes = 0, n_endpoints = 0;
   for (const pb::RouteTable& rt : s.route_tables())
-    for (const pb::VirtualHost& vh : rt.virtual_hosts()) {
-      ++n_vhosts;
-      n_domains += static_cast<size_t>(vh.domains_size());
-      n_routes += static_cast<size_t>(vh.routes_size());
-      for (const pb::Route& r : vh.routes())
-        if (r.has_route()) n_dests += static_cast<size_t>(r.route().clusters_size());
-    }
+    for (const pb::VirtualHost& vh : rt.virtual_hosts()) n_routes += static_cast<size_t>(vh.routes_size());
   for (const pb::Cluster& c : s.clusters()) n_endpoints += static_cast<size_t>(c.endpoints_size());
   const auto over = [&](const char* what, size_t n, uint32_t limit) {
     *error = "snapshot " + s.version() + " has " + std::to_string(n) + " " + what + ", over this node's config_limits (" +
@@ -178,52 +160,6 @@ std::unique_ptr<RuntimeTables> build_tables(std::shared_ptr<const Snapshot> snap
     if (dup != last) {
       *error = "two listeners on port " + std::to_string(dup->port);
       return nullptr;
-    }
-  }
-
-  // Route tables → vhosts → (domains, routes → destinations).
-  t->route_tables = FlatArray<RouteTableSlot>(static_cast<size_t>(s.route_tables_size()));
-  t->vhosts = FlatArray<VhostSlot>(n_vhosts);
-  t->domains = FlatArray<DomainSlot>(n_domains);
-  t->routes = FlatArray<RouteSlot>(n_routes);
-  t->destinations = FlatArray<DestinationSlot>(n_dests);
-  uint32_t vh_i = 0, dom_i = 0, route_i = 0, dest_i = 0;
-  for (int ti = 0; ti < s.route_tables_size(); ++ti) {
-    const pb::RouteTable& rt = s.route_tables(ti);
-    t->route_tables[static_cast<size_t>(ti)] = {vh_i, static_cast<uint32_t>(rt.virtual_hosts_size())};
-    for (const pb::VirtualHost& vh : rt.virtual_hosts()) {
-      VhostSlot& vs = t->vhosts[vh_i];
-      vs = {route_i, static_cast<uint32_t>(vh.routes_size()), dom_i, static_cast<uint32_t>(vh.domains_size())};
-      for (const std::string& d : vh.domains()) {
-        const std::string ld = lower(d);
-        const bool wild = !ld.empty() && ld[0] == '*';
-        const std::string_view key = wild ? std::string_view(ld).substr(1) : std::string_view(ld);
-        t->domains[dom_i++] = {domain_hash(key), vh_i, static_cast<uint16_t>(std::min<size_t>(key.size(), 65535)),
-                               static_cast<uint8_t>(wild), 0};
-      }
-      for (int ri = 0; ri < vh.routes_size(); ++ri) {
-        const pb::Route& r = vh.routes(ri);
-        RouteSlot& rs = t->routes[route_i++];
-        rs.match_flags = route_match_flags(r.match());
-        rs.snapshot_index = static_cast<uint32_t>(ri);
-        rs.dest_first = dest_i;
-        rs.dest_count = 0;
-        if (r.has_redirect()) {
-          rs.kind = RouteKind::redirect;
-        } else if (r.has_direct_response()) {
-          rs.kind = RouteKind::direct_response;
-        } else {
-          rs.kind = RouteKind::forward;
-          uint32_t cumulative = 0;
-          for (const pb::WeightedCluster& wc : r.route().clusters()) {
-            cumulative += wc.weight();
-            const auto c = cluster_index.find(wc.cluster());
-            t->destinations[dest_i++] = {c == cluster_index.end() ? kNone : c->second, cumulative};
-          }
-          rs.dest_count = static_cast<uint16_t>(dest_i - rs.dest_first);
-        }
-      }
-      ++vh_i;
     }
   }
 

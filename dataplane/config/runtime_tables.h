@@ -57,7 +57,7 @@ struct ListenerSlot {
   uint8_t protocol;      // linegate::snapshot::v1::Protocol
   uint8_t tls_mode;      // of the first server (ServerTlsMode)
   ListenerKind kind;
-  uint32_t route_table;  // index in route_tables, kNone for TCP/TLS listeners
+  uint32_t route_table;  // index in snapshot->route_tables() (http_routes), kNone for TCP/TLS listeners
   uint32_t server_first, server_count;  // snapshot servers, for SNI/host selection
   uint32_t l4_first, l4_count;          // L4 routes (l4_routes), in match order
   uint32_t stats_id;                    // listener counters (UpstreamRegistry)
@@ -101,40 +101,9 @@ struct ClusterNameSlot {
 
 enum class HashKind : uint8_t { none, ring, maglev };
 
-struct RouteTableSlot {
-  uint32_t vhost_first, vhost_count;
-};
-
-// Exact domains are matched by hash then compared against the snapshot
-// string; wildcard domains ("*.example.com", "*") by suffix.
-struct DomainSlot {
-  uint64_t hash;       // FNV-1a of the lower-case domain (without "*" for wildcards)
-  uint32_t vhost;      // index in vhosts
-  uint16_t length;     // suffix length for wildcards
-  uint8_t wildcard;    // 1: "*.suffix" or "*"
-  uint8_t pad;
-};
-
-struct VhostSlot {
-  uint32_t route_first, route_count;
-  uint32_t domain_first, domain_count;
-};
-
-enum class RouteKind : uint8_t { forward, redirect, direct_response };
-
-struct RouteSlot {
-  RouteKind kind;
-  uint8_t match_flags;     // which match kinds the route has (kMatch*)
-  uint16_t dest_count;
-  uint32_t dest_first;     // index in destinations
-  uint32_t snapshot_index; // position among the route table's routes, for details
-};
-constexpr uint8_t kMatchUri = 1, kMatchHeaders = 2, kMatchQuery = 4, kMatchMethod = 8, kMatchAuthority = 16,
-                  kMatchRegex = 32;
-
 struct DestinationSlot {
-  uint32_t cluster;            // index in clusters, kNone: not visible here (503 NC)
-  uint32_t cumulative_weight;  // running sum, for one draw in [0, 100)
+  uint32_t cluster;            // index in clusters, kNone: not visible here (connection refused)
+  uint32_t cumulative_weight;  // running sum of the route's weights
 };
 
 struct ClusterSlot {
@@ -190,11 +159,7 @@ struct RuntimeTables {
   std::shared_ptr<const Snapshot> snapshot;  // details behind the indices (strings, policies)
 
   FlatArray<ListenerSlot> listeners;  // sorted by port
-  FlatArray<RouteTableSlot> route_tables;
-  FlatArray<VhostSlot> vhosts;
-  FlatArray<DomainSlot> domains;
-  FlatArray<RouteSlot> routes;
-  FlatArray<DestinationSlot> destinations;
+  FlatArray<DestinationSlot> destinations;  // weighted clusters of the L4 routes
   FlatArray<ClusterSlot> clusters;  // same order as snapshot->clusters()
   FlatArray<EndpointSlot> endpoints;
   FlatArray<L4RouteSlot> l4_routes;
@@ -206,20 +171,23 @@ struct RuntimeTables {
   FlatArray<uint32_t> maglev;
   FlatArray<uint32_t> cluster_by_stats_id;  // stats id → cluster index (kNone: not in these tables)
   FlatArray<uint32_t> outlier_clusters;     // clusters with outlier detection, for the sweeps
-  // The HTTP route tables compiled for matching (l7/router); null without HTTP listeners.
+  // The HTTP route tables compiled for matching (l7/router); null without route tables.
   std::shared_ptr<const l7::Routes> http_routes;
   // Per worker, mutable by that worker only (see WorkerState).
   mutable std::unique_ptr<WorkerState[]> workers;
   unsigned worker_count = 0;
 
   const ListenerSlot* find_listener(uint16_t port) const;
+  // The ports of the HTTP listeners (http true) or of the TCP/TLS ones, in
+  // port order, at most out.size(); returns how many.
+  unsigned listener_ports(bool http, std::span<uint16_t> out) const;
   // The sni_dnat cluster with exactly this (lower-case) name, or kNone.
   uint32_t find_sni_cluster(std::string_view name) const;
   uint32_t cluster_for_stats_id(uint32_t id) const {
     return id < cluster_by_stats_id.size() ? cluster_by_stats_id[id] : kNone;
   }
   std::string_view name_of(const NameSlot& n) const { return {&names[n.offset], n.length}; }
-  size_t table_bytes() const;  // the arrays above (not the snapshot)
+  size_t table_bytes() const;  // the arrays above and the compiled routes (not the snapshot)
 };
 
 // Builds the tables for `snapshot`, checking what only this node can check

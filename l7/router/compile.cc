@@ -429,6 +429,29 @@ std::unique_ptr<Routes> build_routes(const pb::GatewaySnapshot& snapshot, unsign
 
 const Route& Routes::route(uint32_t i) const { return impl_->routes[i]; }
 
+size_t Routes::bytes() const {
+  const Impl& im = *impl_;
+  size_t n = im.pool.size();
+  const auto flat = [&](const auto& f) { n += f.size() * sizeof(f[0]); };
+  flat(im.tables);
+  flat(im.vhosts);
+  flat(im.routes);
+  flat(im.compiled);
+  flat(im.destinations);
+  flat(im.mirrors);
+  flat(im.named);
+  flat(im.cors);
+  for (size_t i = 0; i < im.tables.size(); ++i) {
+    flat(im.tables[i].exact.slots);
+    flat(im.tables[i].suffix.slots);
+  }
+  for (const hs_database_t* db : im.dbs) {
+    size_t size = 0;
+    if (hs_database_size(db, &size) == HS_SUCCESS) n += size;
+  }
+  return n;
+}
+
 std::span<const Destination> Routes::destinations(const Route& r) const {
   return {impl_->destinations.data() + r.dest_first, r.dest_count};
 }

@@ -96,6 +96,9 @@ class Routes {
   uint32_t match(uint32_t table, const RequestView& req, unsigned worker, uint32_t* vhost = nullptr) const;
 
   const Route& route(uint32_t i) const;
+  // Memory the compiled tables take (arrays and Hyperscan databases; not
+  // the per-worker scratch, not the snapshot).
+  size_t bytes() const;
   std::span<const Destination> destinations(const Route& r) const;
   std::span<const MirrorTarget> mirrors(const Route& r) const;
   // Whether the virtual host requires TLS (Gateway tls.httpsRedirect).

@@ -9,6 +9,7 @@
 #include "dataplane/config/config_manager.h"
 #include "dataplane/config/publisher.h"
 #include "dataplane/config/runtime_tables.h"
+#include "l7/router/router.h"
 
 namespace lg::config {
 namespace {
@@ -76,20 +77,29 @@ TEST(RuntimeTables, FlattensListenersRoutesClustersEndpoints) {
   EXPECT_EQ(t->find_listener(8443)->route_table, kNone);  // no such table in the snapshot
   EXPECT_EQ(t->find_listener(81), nullptr);
 
-  ASSERT_EQ(t->domains.size(), 2u);
-  EXPECT_EQ(t->domains[0].wildcard, 1);
-  EXPECT_EQ(t->domains[0].hash, domain_hash(".example.com"));  // lower-cased, "*" dropped
-  EXPECT_EQ(t->domains[1].hash, domain_hash("api.example.com"));
-
-  ASSERT_EQ(t->routes.size(), 2u);
-  EXPECT_EQ(t->routes[0].kind, RouteKind::forward);
-  EXPECT_EQ(t->routes[0].match_flags, kMatchUri | kMatchRegex);
-  ASSERT_EQ(t->routes[0].dest_count, 2);
-  EXPECT_EQ(t->destinations[0].cluster, 0u);
-  EXPECT_EQ(t->destinations[0].cumulative_weight, 90u);
-  EXPECT_EQ(t->destinations[1].cluster, kNone);  // undefined here: the router answers 503
-  EXPECT_EQ(t->destinations[1].cumulative_weight, 100u);
-  EXPECT_EQ(t->routes[1].kind, RouteKind::redirect);
+  // The route tables are compiled for the L7 router with the tables.
+  ASSERT_NE(t->http_routes, nullptr);
+  const l7::Routes& routes = *t->http_routes;
+  const auto match = [&](std::string_view host, std::string_view path) {
+    l7::RequestView rv;
+    rv.method = "GET";
+    rv.path = path;
+    rv.authority = host;
+    rv.scheme = "http";
+    rv.port = 80;
+    return routes.match(0, rv, 0);
+  };
+  EXPECT_EQ(match("a.EXAMPLE.com", "/v1/x"), match("api.example.com", "/v1/x"));  // lower-cased, "*" dropped
+  EXPECT_EQ(match("example.org", "/v1/x"), l7::kNoRoute);
+  const l7::Route& forward = routes.route(match("api.example.com", "/v1/x"));  // uri regex route
+  EXPECT_EQ(forward.action, l7::RouteAction::forward);
+  const auto dests = routes.destinations(forward);
+  ASSERT_EQ(dests.size(), 2u);
+  EXPECT_EQ(dests[0].cluster, 0u);
+  EXPECT_EQ(dests[0].cumulative_weight, 90u);
+  EXPECT_EQ(dests[1].cluster, UINT32_MAX);  // undefined here: the proxy answers 503 NC
+  EXPECT_EQ(dests[1].cumulative_weight, 100u);
+  EXPECT_EQ(routes.route(match("api.example.com", "/other")).action, l7::RouteAction::redirect);
 
   ASSERT_EQ(t->clusters.size(), 1u);
   EXPECT_EQ(t->clusters[0].max_connections, 64u);
@@ -211,6 +221,43 @@ TEST(TablePublisher, ReadersNeverSeeAFreedTable) {
   EXPECT_EQ(bad.load(), 0u);
   EXPECT_GT(reads.load(), 0u);
   EXPECT_EQ(pub->tables()->generation, 300u);
+}
+
+// A request in flight keeps the tables it was routed with (the L7 gateway
+// pins their generation): publishing newer tables retires them but must not
+// free them until the pin is gone.
+TEST(TablePublisher, PinnedTablesOutliveTheirReplacement) {
+  std::string error;
+  auto pub = TablePublisher::create(1, &error);
+  ASSERT_TRUE(pub) << error;
+  std::atomic<bool> stop{false}, online{false};
+  std::thread reader([&] {
+    pub->register_reader(0);
+    online = true;
+    while (!stop.load(std::memory_order_relaxed)) {
+      if (const RuntimeTables* t = pub->tables()) pub->adopted(0, t->generation);
+      pub->quiescent(0);
+    }
+    pub->unregister_reader(0);
+  });
+  while (!online.load()) std::this_thread::yield();
+  const auto publish = [&](uint64_t g) {
+    auto t = build_tables(sample_snapshot(version_name(g)), node(), &error);
+    ASSERT_TRUE(t) << error;
+    pub->publish(std::move(t));
+  };
+  publish(1);
+  const RuntimeTables* first = pub->tables();
+  pub->pinned(0, 1);  // a request routed with generation 1 is still in flight
+  publish(2);
+  publish(3);
+  EXPECT_EQ(pub->retired(), 2u);            // generations 1 and 2 kept
+  EXPECT_EQ(first->version, version_name(1));  // (a use-after-free under ASan if not)
+  pub->pinned(0, 3);
+  pub->reclaim();
+  EXPECT_EQ(pub->retired(), 0u);
+  stop = true;
+  reader.join();
 }
 
 }  // namespace
