@@ -14,6 +14,8 @@
 #include <exception>
 #include <system_error>
 
+#include "l7/http1/http1.h"
+
 namespace lg::admin {
 namespace {
 
@@ -38,10 +40,7 @@ std::string errno_text(int err) { return std::generic_category().message(err); }
 
 char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return to_lower(x) == to_lower(y); });
-}
+using http1::iequals;
 
 // RFC 9110 token characters (method and header names).
 bool is_tchar(char c) {

@@ -82,24 +82,13 @@ void TcpProxy::set_tables(const config::RuntimeTables* t) {
   if (draining_) return;
   // Listeners follow the tables: open new TCP/TLS ports, close removed ones
   // (their established sessions carry on).
-  uint16_t keep[tcp::kMaxListeners];
-  unsigned nkeep = 0;
-  for (size_t i = 0; i < t->listeners.size(); ++i) {
-    const config::ListenerSlot& l = t->listeners[i];
-    if (l.kind == config::ListenerKind::http || nkeep == tcp::kMaxListeners) continue;
-    if (!stack_.listening(l.port) && stack_.listen(l.port, &kDownstreamOps, this) == nullptr) continue;
-    keep[nkeep++] = l.port;
-  }
-  for (unsigned i = 0; i < nports_; ++i)
-    if (std::find(keep, keep + nkeep, ports_[i]) == keep + nkeep) stack_.unlisten(ports_[i]);
-  std::copy(keep, keep + nkeep, ports_);
-  nports_ = nkeep;
+  uint16_t want[tcp::kMaxListeners];
+  ports_.follow(stack_, {want, t->listener_ports(false, want)}, &kDownstreamOps, this);
 }
 
 void TcpProxy::drain() {
   draining_ = true;
-  for (unsigned i = 0; i < nports_; ++i) stack_.unlisten(ports_[i]);
-  nports_ = 0;
+  ports_.close_all(stack_);
 }
 
 Session* TcpProxy::alloc() {

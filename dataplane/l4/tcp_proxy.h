@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "dataplane/config/runtime_tables.h"
+#include "dataplane/tcp/port_set.h"
 #include "dataplane/tcp/stack.h"
 #include "dataplane/timer/timer_wheel.h"
 #include "dataplane/upstream/cluster_manager.h"
@@ -87,8 +88,7 @@ class TcpProxy {
   Session* free_ = nullptr;
   uint64_t weyl_ = 0;  // low-discrepancy draws for weighted routes
   std::unique_ptr<uint8_t[]> hello_buf_;
-  uint16_t ports_[tcp::kMaxListeners] = {};  // the listeners this proxy opened
-  unsigned nports_ = 0;
+  tcp::PortSet ports_;  // the listeners this proxy opened
   uint32_t active_ = 0;
   bool draining_ = false;
 };

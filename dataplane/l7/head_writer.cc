@@ -47,13 +47,4 @@ rte_mbuf* MbufWriter::finish() {
   return m;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    const char x = a[i], y = b[i];
-    if (x != y && ((x | 0x20) != (y | 0x20) || static_cast<unsigned char>((x | 0x20) - 'a') > 25)) return false;
-  }
-  return true;
-}
-
 }  // namespace lg::l7

@@ -36,7 +36,4 @@ class MbufWriter {
   bool failed_ = false;
 };
 
-// ASCII case-insensitive equality (header names).
-bool iequals(std::string_view a, std::string_view b);
-
 }  // namespace lg::l7

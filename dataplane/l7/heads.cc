@@ -8,6 +8,7 @@
 
 namespace lg::l7 {
 namespace pb = linegate::snapshot::v1;
+using http1::iequals;
 
 namespace {
 
@@ -139,8 +140,7 @@ void write_response_head(MbufWriter& w, const Stream& s, const http1::MessageHea
     }
   }
   if (s.cookie_len != 0 && s.t) {
-    const auto& c = s.t->snapshot->clusters(static_cast<int>(s.t->http_routes->destinations(*s.route)[s.dest].cluster));
-    const pb::HttpCookie& hc = c.policy().load_balancer().consistent_hash().http_cookie();
+    const pb::HttpCookie& hc = destination_cluster(s).policy().load_balancer().consistent_hash().http_cookie();
     w.put("set-cookie: ").put(hc.name()).put("=\"").put({s.cookie, s.cookie_len}).put('"');
     w.put("; Max-Age=").put_uint(hc.ttl_ms() / 1000);
     if (!hc.path().empty()) w.put("; Path=").put(hc.path());

@@ -29,16 +29,11 @@ void on_timer(Timer*, void* arg) { stream(arg)->proxy->timer_fired(stream(arg));
 
 // An idle pooled connection: any data or close from the upstream ends it.
 upstream::PooledConn* pooled(void* app) { return static_cast<upstream::PooledConn*>(app); }
-void idle_readable(void* app, tcp::Conn*) {
-  upstream::PooledConn* p = pooled(app);
-  p->pool->expire(p);
+void idle_readable(void* app, tcp::Conn*) { pooled(app)->pool->expire(pooled(app), false); }
+void idle_closed(void* app, tcp::Conn*, tcp::CloseReason) { pooled(app)->pool->expire(pooled(app), false); }
+void on_idle_end(void* ctx, upstream::PooledConn* p, bool timed_out) {
+  static_cast<HttpProxy*>(ctx)->idle_ended(p, timed_out);
 }
-void idle_closed(void* app, tcp::Conn* c, tcp::CloseReason) {
-  upstream::PooledConn* p = pooled(app);
-  p->conn = c;  // still valid during the callback; ops already cleared
-  p->pool->expire(p);
-}
-void on_idle_expired(void* ctx, upstream::PooledConn* p) { static_cast<HttpProxy*>(ctx)->idle_expired(p); }
 
 const tcp::AppOps kDownstreamOps = {on_accept, nullptr, down_readable, down_writable, down_closed};
 const tcp::AppOps kUpstreamOps = {nullptr, up_connected, up_readable, up_writable, up_closed};
@@ -62,7 +57,7 @@ HttpProxy::HttpProxy(const HttpProxyConfig& cfg, unsigned worker, tcp::TcpStack&
       publisher_(publisher),
       cycles_per_ms_(tsc_hz / 1000),
       streams_(new Stream[cfg.max_streams]()),
-      pool_(cfg.max_upstream_conns, 4096, timers, tsc_hz, on_idle_expired, this),
+      pool_(cfg.max_upstream_conns, 4096, timers, tsc_hz, on_idle_end, this),
       mirrors_(new Mirror[cfg.max_mirrors]()),
       pending_slots_(registry.cluster_capacity()),
       head_(new http1::MessageHead()),
@@ -105,25 +100,14 @@ void HttpProxy::set_tables(const config::RuntimeTables* t) {
   if (t == nullptr || t->generation == generation_) return;
   generation_ = t->generation;
   if (draining_) return;
-  uint16_t keep[tcp::kMaxListeners];
-  unsigned nkeep = 0;
-  for (size_t i = 0; i < t->listeners.size(); ++i) {
-    const config::ListenerSlot& l = t->listeners[i];
-    if (l.kind != config::ListenerKind::http || nkeep == tcp::kMaxListeners) continue;
-    if (!stack_.listening(l.port) && stack_.listen(l.port, &kDownstreamOps, this) == nullptr) continue;
-    keep[nkeep++] = l.port;
-  }
-  for (unsigned i = 0; i < nports_; ++i)
-    if (std::find(keep, keep + nkeep, ports_[i]) == keep + nkeep) stack_.unlisten(ports_[i]);
-  std::copy(keep, keep + nkeep, ports_);
-  nports_ = nkeep;
+  uint16_t want[tcp::kMaxListeners];
+  ports_.follow(stack_, {want, t->listener_ports(true, want)}, &kDownstreamOps, this);
 }
 
 void HttpProxy::drain() {
   if (draining_) return;
   draining_ = true;
-  for (unsigned i = 0; i < nports_; ++i) stack_.unlisten(ports_[i]);
-  nports_ = 0;
+  ports_.close_all(stack_);
   // Connections close after their next response (Connection: close). One
   // idle between requests closes once it stayed idle kDrainIdleMs: closing
   // it at once would race a request the client is sending right now.
@@ -209,9 +193,8 @@ void HttpProxy::reset_request(Stream* s) {
   s->dest = 0;
   s->cluster_stats = kNone;
   s->timeout_at_us = 0;
-  s->attempts = s->connect_attempts = 0;
+  s->retries = 0;
   s->flags = 0;
-  s->status = 0;
   s->delay_done = s->replayable = s->upgrade = false;
   s->req_done = s->resp_started = s->resp_done = s->head_sent = s->pending_queued = false;
   s->up_keep_alive = true;
@@ -251,10 +234,7 @@ void HttpProxy::end_stream(Stream* s, bool reset) {
   if (s->up != nullptr) drop_upstream(s, true);
   if (s->pending_queued) unqueue_pending(s);
   free_request_buffers(s);
-  if (s->in_request) {
-    s->in_request = false;
-    lcount(s, ListenerStat::downstream_rq_active, static_cast<uint64_t>(-1));
-  }
+  close_request(s);
   unpin(s);
   if (tcp::Conn* down = std::exchange(s->down, nullptr)) {
     if (down->ops != nullptr) {
@@ -269,13 +249,9 @@ void HttpProxy::end_stream(Stream* s, bool reset) {
   release(s);
 }
 
-void HttpProxy::down_closed(Stream* s, tcp::CloseReason why) {
+void HttpProxy::down_closed(Stream* s, tcp::CloseReason) {
   // The client went away. A request in flight is abandoned (Envoy: DC).
-  if (s->phase != Phase::head) {
-    s->flags |= kFlagDC;
-    lcount(s, ListenerStat::downstream_rq_rx_reset);
-  }
-  (void)why;
+  if (s->phase != Phase::head) s->flags |= kFlagDC;
   end_stream(s, false);
 }
 
@@ -308,11 +284,8 @@ void HttpProxy::down_readable(Stream* s) {
       return;
     }
     case Phase::upstream:
-      if (!s->req_done && s->up != nullptr && s->head_sent) {
-        pump_request_body(s);
-      } else if (s->req_done && stack_.eof(s->down) && !s->resp_started) {
-        // Client half-closed after its request: Envoy keeps waiting for the response.
-      }
+      // A client that half-closes after its request still gets the response.
+      if (!s->req_done && s->up != nullptr && s->head_sent) pump_request_body(s);
       return;
     case Phase::tunnel:
       return tunnel(s);
@@ -364,7 +337,6 @@ void HttpProxy::process_request(Stream* s, const http1::MessageHead& h) {
   const config::ListenerSlot* l = t_ ? t_->find_listener(s->down->key.lport) : nullptr;
   if (l == nullptr || l->route_table == kNone || t_->http_routes == nullptr) {
     s->flags |= kFlagNR;
-    lcount(s, ListenerStat::no_route);
     return local_reply(s, 404, {});
   }
   if (!pin(s)) return local_reply(s, 503, {});
@@ -387,7 +359,6 @@ void HttpProxy::process_request(Stream* s, const http1::MessageHead& h) {
   }
   if (r == kNoRoute) {
     s->flags |= kFlagNR;
-    lcount(s, ListenerStat::no_route);
     return local_reply(s, 404, {});
   }
   const Route& route = routes.route(r);
@@ -400,7 +371,6 @@ void HttpProxy::process_request(Stream* s, const http1::MessageHead& h) {
   // Fault injection (Envoy's fault filter: delay, then abort).
   if (!s->delay_done && route.delay_ppm != 0 && rand64() % 1000000 < route.delay_ppm) {
     s->flags |= kFlagDI;
-    lcount(s, ListenerStat::fault_delays_injected);
     s->phase = Phase::delayed;
     unpin(s);  // routed again, with the tables of then, when the delay ends
     arm(s, route.delay_ms);
@@ -408,7 +378,6 @@ void HttpProxy::process_request(Stream* s, const http1::MessageHead& h) {
   }
   if (route.abort_ppm != 0 && rand64() % 1000000 < route.abort_ppm) {
     s->flags |= kFlagFI;
-    lcount(s, ListenerStat::fault_aborts_injected);
     return local_reply(s, route.abort_status, "fault filter abort");
   }
   switch (route.action) {
@@ -434,7 +403,6 @@ void HttpProxy::forward(Stream* s, const http1::MessageHead& h, const RequestVie
   const std::span<const Destination> dests = routes.destinations(route);
   if (dests.empty() || route.total_weight == 0) {
     s->flags |= kFlagNC;
-    lcount(s, ListenerStat::no_cluster);
     return local_reply(s, 503, {});
   }
   // A low-discrepancy draw: any weights split evenly over any run of requests.
@@ -446,11 +414,10 @@ void HttpProxy::forward(Stream* s, const http1::MessageHead& h, const RequestVie
   const uint32_t ci = dests[d].cluster;
   if (ci == UINT32_MAX) {
     s->flags |= kFlagNC;
-    lcount(s, ListenerStat::no_cluster);
     return local_reply(s, 503, {});
   }
   s->cluster_stats = s->t->clusters[ci].stats_id;
-  s->hash_key = hash_key(s, h, s->t->snapshot->clusters(static_cast<int>(ci)));
+  s->hash_key = hash_key(s, h, destination_cluster(*s));
   if (route.timeout_ms != 0) s->timeout_at_us = clusters_.now_us() + route.timeout_ms * 1000;
 
   // The head as the upstream sees it, then the client's head is consumed.
@@ -524,17 +491,15 @@ bool HttpProxy::acquire_upstream(Stream* s) {
   const uint32_t ci = t_ ? t_->cluster_for_stats_id(s->cluster_stats) : kNone;
   if (ci == kNone) {
     s->flags |= kFlagNC;
-    lcount(s, ListenerStat::no_cluster);
     local_reply(s, 503, {});
     return false;
   }
-  const unsigned attempt = s->attempts + s->connect_attempts;
+  const unsigned attempt = s->retries;
   upstream::HostRef h;
   upstream::PickStatus st =
       clusters_.pick_host(ci, s->hash_key, attempt, {s->tried, std::min<size_t>(attempt, 4)}, &h);
   if (st == upstream::PickStatus::none_healthy) {
     s->flags |= kFlagUH;
-    lcount(s, ListenerStat::no_healthy_upstream);
     local_reply(s, 503, "no healthy upstream");
     return false;
   }
@@ -557,7 +522,6 @@ bool HttpProxy::acquire_upstream(Stream* s) {
       return true;
     }
     s->flags |= kFlagUO;
-    ccount(s, ClusterStat::upstream_rq_pending_overflow);
     local_reply(s, 503, "upstream connect error or disconnect/reset before headers. reset reason: overflow");
     return false;
   }
@@ -578,13 +542,11 @@ bool HttpProxy::acquire_upstream(Stream* s) {
   stack_.set_connect_timeout(c, cs.connect_timeout_ms);
   if (cs.keepalive_time_ms) stack_.set_keepalive(c, cs.keepalive_time_ms, cs.keepalive_interval_ms, cs.keepalive_probes);
   p->conn = c;
-  p->owner = s;
   s->up = p;
   return true;
 }
 
 void HttpProxy::bind_upstream(Stream* s, upstream::PooledConn* p) {
-  p->owner = s;
   p->conn->ops = &kUpstreamOps;
   p->conn->app = s;
   s->up = p;
@@ -597,10 +559,8 @@ void HttpProxy::up_connected(Stream* s) {
 }
 
 void HttpProxy::connect_failed(Stream* s) {
-  ++s->connect_attempts;
   if (retry(s, RetryReason::connect_failure)) return;
   s->flags |= kFlagUF;
-  lcount(s, ListenerStat::upstream_connect_fail);
   local_reply(s, 503, "upstream connect error or disconnect/reset before headers. reset reason: connection failure");
 }
 
@@ -683,49 +643,58 @@ bool HttpProxy::chunked_prefix_valid(Stream* s) {
   return true;
 }
 
-// Moves request body bytes downstream → upstream as far as both sides allow.
-void HttpProxy::pump_request_body(Stream* s) {
-  tcp::Conn* down = s->down;
-  tcp::Conn* up = s->up->conn;
-  while (!s->req_done) {
-    const uint32_t have = stack_.readable(down);
-    const uint32_t space = stack_.write_space(up);
-    if (have == 0 || space == 0) break;
-    if (s->req_body == http1::BodyKind::length || s->req_chunks.data_remaining() != 0) {
-      const uint64_t left = s->req_body == http1::BodyKind::length ? s->req_left : s->req_chunks.data_remaining();
-      const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>({left, have, space}));
-      if (!move(down, up, n)) return upstream_failed(s);
-      if (s->req_body == http1::BodyKind::length) {
-        s->req_left -= n;
-        s->req_done = s->req_left == 0;
-      } else {
-        s->req_chunks.skip_data(n);
-      }
+// Moves body bytes src → dst as far as both sides allow: Content-Length
+// bodies counted down in `left`, chunked framing checked as it passes (and
+// forwarded as received), until-close bodies whatever arrives (their end is
+// src's end of stream, which the caller sees).
+HttpProxy::Pump HttpProxy::pump_body(tcp::Conn* src, tcp::Conn* dst, http1::BodyKind kind, uint64_t& left,
+                                     http1::ChunkedDecoder& chunks) {
+  for (;;) {
+    const uint32_t have = stack_.readable(src);
+    const uint32_t space = stack_.write_space(dst);
+    if (have == 0 || space == 0) return Pump::blocked;
+    if (kind != http1::BodyKind::chunked || chunks.data_remaining() != 0) {
+      const uint64_t body = kind == http1::BodyKind::length    ? left
+                            : kind == http1::BodyKind::chunked ? chunks.data_remaining()
+                                                               : have;
+      const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>({body, have, space}));
+      if (!move(src, dst, n)) return Pump::io_error;
+      if (kind == http1::BodyKind::chunked) chunks.skip_data(n);
+      if (kind == http1::BodyKind::length && (left -= n) == 0) return Pump::done;
       continue;
     }
-    // Chunk framing: checked here, forwarded as received.
     const uint32_t k = std::min({have, space, kMaxFraming});
-    const uint32_t got = stack_.peek(down, 0, buf_.get(), k);
+    const uint32_t got = stack_.peek(src, 0, buf_.get(), k);
     size_t used = 0;
-    const auto st = s->req_chunks.feed(buf_.get(), got, &used);
-    if (st == http1::ChunkedDecoder::Status::error) {
+    const auto st = chunks.feed(buf_.get(), got, &used);
+    if (st == http1::ChunkedDecoder::Status::error) return Pump::framing_error;
+    if (used != 0 && !move(src, dst, static_cast<uint32_t>(used))) return Pump::io_error;
+    if (st == http1::ChunkedDecoder::Status::done) return Pump::done;
+    if (st == http1::ChunkedDecoder::Status::need_more && used == got && got == have) return Pump::blocked;
+  }
+}
+
+void HttpProxy::pump_request_body(Stream* s) {
+  if (s->req_done) return;
+  switch (pump_body(s->down, s->up->conn, s->req_body, s->req_left, s->req_chunks)) {
+    case Pump::done:
+      s->req_done = true;
+      return;
+    case Pump::io_error:
+      return upstream_failed(s);
+    case Pump::framing_error:
       lcount(s, ListenerStat::downstream_cx_protocol_error);
       drop_upstream(s, true);
       s->keep_alive = false;
       if (!s->resp_started) return local_reply(s, 400, {}, {}, true);
       return end_stream(s, true);
-    }
-    if (used != 0 && !move(down, up, static_cast<uint32_t>(used))) return upstream_failed(s);
-    if (st == http1::ChunkedDecoder::Status::done) s->req_done = true;
-    if (st == http1::ChunkedDecoder::Status::need_more && used == got && got == have) break;
+    case Pump::blocked:
+      break;
   }
-  if (s->req_done) return;
-  if (stack_.readable(down) != 0) {
-    stack_.want_writable(up);
-  } else if (stack_.eof(down)) {
-    // The client ended in the middle of its body.
-    s->flags |= kFlagDC;
-    lcount(s, ListenerStat::downstream_rq_rx_reset);
+  if (stack_.readable(s->down) != 0) {
+    stack_.want_writable(s->up->conn);
+  } else if (stack_.eof(s->down)) {
+    s->flags |= kFlagDC;  // the client ended in the middle of its body
     end_stream(s, true);
   }
 }
@@ -752,13 +721,12 @@ void HttpProxy::drop_upstream(Stream* s, bool reset) {
   serve_pending(host.stats_id, nullptr);
 }
 
-void HttpProxy::idle_expired(upstream::PooledConn* p) {
-  // Idle timeout, or the upstream closed or spoke while idle.
+void HttpProxy::idle_ended(upstream::PooledConn* p, bool timed_out) {
   const upstream::HostRef host = p->host;
-  if (p->conn != nullptr && p->conn->ops != nullptr) {
-    registry_.cluster(worker_, host.stats_id).add(static_cast<unsigned>(ClusterStat::upstream_cx_idle_timeout));
-    stack_.close(p->conn);
-  }
+  // ops is cleared while the stack reports a close: nothing left to close.
+  if (p->conn->ops != nullptr) stack_.close(p->conn);
+  registry_.cluster(worker_, host.stats_id)
+      .add(static_cast<unsigned>(timed_out ? ClusterStat::upstream_cx_idle_timeout : ClusterStat::upstream_cx_destroy_remote));
   pool_.release(p);
   clusters_.connection_closed(host);
   serve_pending(host.stats_id, nullptr);

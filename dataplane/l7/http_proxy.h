@@ -20,6 +20,7 @@
 
 #include "dataplane/config/publisher.h"
 #include "dataplane/config/runtime_tables.h"
+#include "dataplane/tcp/port_set.h"
 #include "dataplane/tcp/stack.h"
 #include "dataplane/timer/timer_wheel.h"
 #include "dataplane/upstream/cluster_manager.h"
@@ -35,7 +36,6 @@ struct HttpProxyConfig {
   uint32_t max_mirrors = 1024;         // mirror requests in flight per worker
   uint32_t max_body_bytes = 0;         // request bodies above this get 413 (0: unlimited)
   uint32_t buffer_body_bytes = 64 * 1024;  // complete bodies up to this are held for retries and mirrors
-  uint8_t max_connect_attempts = 3;    // connect failures tried on other endpoints before 503 UF
   http1::Limits limits;
 };
 
@@ -68,11 +68,14 @@ class HttpProxy {
   void up_writable(Stream* s);
   void up_closed(Stream* s, tcp::CloseReason why);
   void timer_fired(Stream* s);
-  void idle_expired(upstream::PooledConn* p);
+  void idle_ended(upstream::PooledConn* p, bool timed_out);
   void mirror_event(Mirror* m, bool connected, bool closed);
 
+ public:
+  // What failed in a try, for the route's retry policy.
+  enum class RetryReason : uint8_t { status, connect_failure, no_response };
+
  private:
-  enum class RetryReason : uint8_t { connect_failure, reset, per_try_timeout };
   static constexpr size_t kScratchBytes = 16 * 1024;
   static constexpr uint64_t kDrainIdleMs = 1000;
 
@@ -90,6 +93,8 @@ class HttpProxy {
   void connect_failed(Stream* s);
   void send_request(Stream* s);
   bool move(tcp::Conn* from, tcp::Conn* to, uint32_t n);
+  enum class Pump : uint8_t { done, blocked, framing_error, io_error };
+  Pump pump_body(tcp::Conn* src, tcp::Conn* dst, http1::BodyKind kind, uint64_t& left, http1::ChunkedDecoder& chunks);
   void pump_request_body(Stream* s);
   bool buffer_small_body(Stream* s);
   bool chunked_prefix_valid(Stream* s);
@@ -103,9 +108,7 @@ class HttpProxy {
   void forward_response(Stream* s, const http1::MessageHead& h);
   void pump_response_body(Stream* s);
   void finish_exchange(Stream* s);
-  uint32_t stream_cluster(const Stream* s) const;
-  bool retry_on_status(Stream* s, uint16_t status);
-  bool retry(Stream* s, RetryReason why);
+  bool retry(Stream* s, RetryReason why, uint16_t status = 0);
   void upstream_failed(Stream* s);
   void tunnel(Stream* s);
   void next_request(Stream* s, uint32_t serial);
@@ -114,6 +117,7 @@ class HttpProxy {
   void local_reply(Stream* s, uint16_t status, std::string_view body, std::string_view location = {},
                    bool close = false, std::string_view extra_headers = {});
   void end_request(Stream* s);
+  void close_request(Stream* s);
   bool cors(Stream* s, const http1::MessageHead& h, const Route& route);
   void count_status(Stream* s, uint16_t status);
   // Mirrors (mirror.cc).
@@ -162,8 +166,7 @@ class HttpProxy {
   uint64_t rng_;
   uint64_t weyl_ = 0;
   bool draining_ = false;
-  uint16_t ports_[tcp::kMaxListeners] = {};
-  unsigned nports_ = 0;
+  tcp::PortSet ports_;  // the listeners this proxy opened
 };
 
 }  // namespace lg::l7

@@ -2,6 +2,7 @@
 // their response flags, redirects, direct responses, fault aborts and CORS
 // preflights; and the end of a request, however it was answered.
 #include <algorithm>
+#include <charconv>
 
 #include "dataplane/l7/head_writer.h"
 #include "dataplane/l7/heads.h"
@@ -9,6 +10,7 @@
 #include "dataplane/l7/stream.h"
 
 namespace lg::l7 {
+using upstream::ClusterStat;
 using upstream::ListenerStat;
 namespace pb = linegate::snapshot::v1;
 
@@ -32,7 +34,6 @@ void HttpProxy::local_reply(Stream* s, uint16_t status, std::string_view body, s
   // A body we did not read would be taken for the next request.
   if (!s->req_done || !s->keep_alive || draining_) close = true;
   s->keep_alive = !close;
-  s->status = status;
   MbufWriter w(stack_.pool());
   w.put("HTTP/1.1 ").put_uint(status).put(' ').put(reason_phrase(status)).put("\r\n");
   if (!location.empty()) w.header("location", location);
@@ -51,21 +52,58 @@ void HttpProxy::local_reply(Stream* s, uint16_t status, std::string_view body, s
   end_request(s);
 }
 
+// The counter each response flag is counted in when its request ends.
+struct FlagCounter {
+  uint16_t flag;
+  bool cluster;  // a ClusterStat of the request's cluster, else a ListenerStat
+  unsigned stat;
+};
+constexpr FlagCounter kFlagCounters[] = {
+    {kFlagNR, false, static_cast<unsigned>(ListenerStat::no_route)},
+    {kFlagNC, false, static_cast<unsigned>(ListenerStat::no_cluster)},
+    {kFlagUH, false, static_cast<unsigned>(ListenerStat::no_healthy_upstream)},
+    {kFlagUF, false, static_cast<unsigned>(ListenerStat::upstream_connect_fail)},
+    {kFlagFI, false, static_cast<unsigned>(ListenerStat::fault_aborts_injected)},
+    {kFlagDI, false, static_cast<unsigned>(ListenerStat::fault_delays_injected)},
+    {kFlagDC, false, static_cast<unsigned>(ListenerStat::downstream_rq_rx_reset)},
+    {kFlagUO, true, static_cast<unsigned>(ClusterStat::upstream_rq_pending_overflow)},
+    {kFlagUT, true, static_cast<unsigned>(ClusterStat::upstream_rq_timeout)},
+    {kFlagUR, true, static_cast<unsigned>(ClusterStat::upstream_rq_rx_reset)},
+    {kFlagUPE, true, static_cast<unsigned>(ClusterStat::upstream_cx_protocol_error)},
+};
+
+// A request ends (answered, or its connection gone): out of the active
+// gauge, its response flags counted. Safe to call twice.
+void HttpProxy::close_request(Stream* s) {
+  if (!s->in_request) return;
+  s->in_request = false;
+  lcount(s, ListenerStat::downstream_rq_active, static_cast<uint64_t>(-1));
+  for (const FlagCounter& f : kFlagCounters) {
+    if ((s->flags & f.flag) == 0) continue;
+    if (f.cluster) {
+      ccount(s, static_cast<ClusterStat>(f.stat));
+    } else {
+      lcount(s, static_cast<ListenerStat>(f.stat));
+    }
+  }
+}
+
 // The request is answered: count it, let go of what it held, and either
 // wait for the next request or close (after what is queued is sent).
 void HttpProxy::end_request(Stream* s) {
-  if (s->in_request) {
-    s->in_request = false;
-    lcount(s, ListenerStat::downstream_rq_active, static_cast<uint64_t>(-1));
-  }
+  close_request(s);
   free_request_buffers(s);
   unpin(s);
-  if (!s->keep_alive || draining_) {
+  if (!s->keep_alive) {
     if (draining_) lcount(s, ListenerStat::downstream_cx_drain_close);
     return end_stream(s, false);
   }
   reset_request(s);
   s->phase = Phase::head;
+  // The drain began after this response told the client it may send another
+  // request: closing now would race that request. Wait for it (it is then
+  // answered with Connection: close) or for the connection to stay idle.
+  if (draining_) arm(s, kDrainIdleMs);
 }
 
 // Envoy's CORS filter. A preflight from an allowed origin is answered here;
@@ -110,9 +148,9 @@ bool HttpProxy::cors(Stream* s, const http1::MessageHead& h, const Route& route)
   list("access-control-allow-headers", policy.allow_headers());
   if (policy.max_age_s() != 0) {
     char b[24];
-    const int k = snprintf(b, sizeof b, "%llu", static_cast<unsigned long long>(policy.max_age_s()));
+    const auto end = std::to_chars(b, b + sizeof b, policy.max_age_s()).ptr;
     add("access-control-max-age: ");
-    add({b, static_cast<size_t>(k)});
+    add({b, static_cast<size_t>(end - b)});
     add("\r\n");
   }
   if (policy.allow_credentials() == pb::CorsPolicy::TRISTATE_TRUE) add("access-control-allow-credentials: true\r\n");

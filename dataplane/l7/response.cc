@@ -14,10 +14,6 @@ using config::kNone;
 using upstream::ClusterStat;
 using upstream::ListenerStat;
 
-namespace {
-constexpr uint32_t kMaxFraming = 512;
-}  // namespace
-
 void HttpProxy::up_readable(Stream* s) {
   if (s->phase == Phase::tunnel) return tunnel(s);
   if (s->phase != Phase::upstream || s->up == nullptr) return;
@@ -55,7 +51,6 @@ void HttpProxy::read_response(Stream* s) {
     }
     if (st == http1::ParseStatus::error) {
       s->flags |= kFlagUPE;
-      ccount(s, ClusterStat::upstream_cx_protocol_error);
       drop_upstream(s, true);
       return local_reply(s, 502, "upstream connect error or disconnect/reset before headers. reset reason: protocol error",
                          {}, true);
@@ -72,13 +67,12 @@ void HttpProxy::read_response(Stream* s) {
 void HttpProxy::forward_response(Stream* s, const http1::MessageHead& h) {
   tcp::Conn* up = s->up->conn;
   clusters_.report(s->up->host, upstream::Outcome::http_status, h.status);
-  static constexpr ClusterStat kClass[] = {ClusterStat::upstream_rq_2xx, ClusterStat::upstream_rq_2xx,
+  static constexpr ClusterStat kClass[] = {ClusterStat::upstream_rq_1xx, ClusterStat::upstream_rq_1xx,
                                            ClusterStat::upstream_rq_2xx, ClusterStat::upstream_rq_3xx,
                                            ClusterStat::upstream_rq_4xx, ClusterStat::upstream_rq_5xx};
   ccount(s, kClass[std::min<unsigned>(h.status / 100, 5)]);
-  if (retry_on_status(s, h.status)) return;
+  if (retry(s, RetryReason::status, h.status)) return;
   timers_.cancel(s->timer);
-  s->status = h.status;
   s->up_keep_alive = h.keep_alive;
   s->resp_body = h.body;
   s->resp_left = h.content_length;
@@ -108,61 +102,31 @@ void HttpProxy::forward_response(Stream* s, const http1::MessageHead& h) {
   if (s->resp_done) finish_exchange(s);
 }
 
-// Moves response body bytes upstream → downstream as far as both sides allow.
 void HttpProxy::pump_response_body(Stream* s) {
   if (s->resp_done) return;
   tcp::Conn* up = s->up->conn;
-  tcp::Conn* down = s->down;
-  for (;;) {
-    const uint32_t have = stack_.readable(up);
-    const uint32_t space = stack_.write_space(down);
-    if (have == 0 || space == 0) break;
-    if (s->resp_body != http1::BodyKind::chunked || s->resp_chunks.data_remaining() != 0) {
-      uint64_t left = have;
-      if (s->resp_body == http1::BodyKind::length) left = s->resp_left;
-      if (s->resp_body == http1::BodyKind::chunked) left = s->resp_chunks.data_remaining();
-      const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>({left, have, space}));
-      if (!move(up, down, n)) return end_stream(s, true);
-      if (s->resp_body == http1::BodyKind::length) {
-        s->resp_left -= n;
-        if (s->resp_left == 0) {
-          s->resp_done = true;
-          break;
-        }
-      } else if (s->resp_body == http1::BodyKind::chunked) {
-        s->resp_chunks.skip_data(n);
-      }
-      continue;
-    }
-    const uint32_t k = std::min({have, space, kMaxFraming});
-    const uint32_t got = stack_.peek(up, 0, buf_.get(), k);
-    size_t used = 0;
-    const auto st = s->resp_chunks.feed(buf_.get(), got, &used);
-    if (st == http1::ChunkedDecoder::Status::error) {
+  switch (pump_body(up, s->down, s->resp_body, s->resp_left, s->resp_chunks)) {
+    case Pump::done:
+      s->resp_done = true;
+      return finish_exchange(s);
+    case Pump::io_error:
+      return end_stream(s, true);
+    case Pump::framing_error:
       // Headers are gone already: all we can do is cut both connections.
       s->flags |= kFlagUPE;
-      ccount(s, ClusterStat::upstream_cx_protocol_error);
       return end_stream(s, true);
-    }
-    if (used != 0 && !move(up, down, static_cast<uint32_t>(used))) return end_stream(s, true);
-    if (st == http1::ChunkedDecoder::Status::done) {
-      s->resp_done = true;
+    case Pump::blocked:
       break;
-    }
-    if (st == http1::ChunkedDecoder::Status::need_more && used == got && got == have) break;
   }
-  if (s->resp_done) return finish_exchange(s);
   if (stack_.readable(up) != 0) {
-    stack_.want_writable(down);
+    stack_.want_writable(s->down);
   } else if (stack_.eof(up)) {
     if (s->resp_body == http1::BodyKind::until_close) {
       s->resp_done = true;
       s->up_keep_alive = false;
       return finish_exchange(s);
     }
-    // Cut short: the client must see it cut short too.
-    s->flags |= kFlagUR;
-    ccount(s, ClusterStat::upstream_rq_rx_reset);
+    s->flags |= kFlagUR;  // cut short: the client must see it cut short too
     end_stream(s, true);
   }
 }
@@ -170,7 +134,7 @@ void HttpProxy::pump_response_body(Stream* s) {
 void HttpProxy::finish_exchange(Stream* s) {
   timers_.cancel(s->timer);
   if (upstream::PooledConn* p = s->up) {
-    const auto& http = s->t->snapshot->clusters(static_cast<int>(stream_cluster(s))).policy().connection_pool().http();
+    const auto& http = destination_cluster(*s).policy().connection_pool().http();
     const uint32_t max_requests = http.max_requests_per_connection();
     const bool at_max = max_requests != 0 && p->requests >= max_requests;
     if (at_max) ccount(s, ClusterStat::upstream_cx_max_requests);
@@ -195,49 +159,40 @@ void HttpProxy::finish_exchange(Stream* s) {
   end_request(s);
 }
 
-uint32_t HttpProxy::stream_cluster(const Stream* s) const {
-  return s->t->http_routes->destinations(*s->route)[s->dest].cluster;
-}
-
 // ----------------------------------------------------------------- retries
 
-// Envoy's retry conditions (router retry_on) for a response status.
-bool HttpProxy::retry_on_status(Stream* s, uint16_t status) {
-  const Route& r = *s->route;
-  if (r.retry_attempts == 0 || !s->replayable) return false;
-  bool want = false;
-  if ((r.retry_on & kRetry5xx) && status >= 500) want = true;
-  if ((r.retry_on & kRetryGatewayError) && (status == 502 || status == 503 || status == 504)) want = true;
-  if ((r.retry_on & kRetryRetriable4xx) && status == 409) want = true;
-  if (r.retry_on & kRetryRetriableStatusCodes)
-    for (uint32_t code : r.spec->route().retries().retriable_status_codes()) want |= code == status;
-  if (!want || s->attempts >= r.retry_attempts) return false;
-  drop_upstream(s, false);  // the rest of that response is not wanted
-  ++s->attempts;
-  ccount(s, ClusterStat::upstream_rq_retry);
-  s->head_sent = false;
-  acquire_upstream(s);
-  return true;
+namespace {
+
+// Envoy's retry_on conditions (router filter) for one failed try.
+bool retry_wanted(const Route& r, HttpProxy::RetryReason why, uint16_t status) {
+  switch (why) {
+    case HttpProxy::RetryReason::status:
+      if ((r.retry_on & kRetry5xx) && status >= 500) return true;
+      if ((r.retry_on & kRetryGatewayError) && (status == 502 || status == 503 || status == 504)) return true;
+      if ((r.retry_on & kRetryRetriable4xx) && status == 409) return true;
+      if (r.retry_on & kRetryRetriableStatusCodes)
+        for (uint32_t code : r.spec->route().retries().retriable_status_codes())
+          if (code == status) return true;
+      return false;
+    case HttpProxy::RetryReason::connect_failure:
+      return (r.retry_on & (kRetryConnectFailure | kRetry5xx | kRetryGatewayError | kRetryReset)) != 0;
+    case HttpProxy::RetryReason::no_response:
+      return (r.retry_on & (kRetryReset | kRetry5xx | kRetryGatewayError)) != 0;
+  }
+  return false;
 }
 
-bool HttpProxy::retry(Stream* s, RetryReason why) {
+}  // namespace
+
+// Sends the request again (to another endpoint where the balancer allows)
+// when the route's retry policy covers this failure and retries are left.
+bool HttpProxy::retry(Stream* s, RetryReason why, uint16_t status) {
   const Route& r = *s->route;
-  if (r.retry_attempts == 0 || s->attempts + s->connect_attempts > r.retry_attempts) return false;
-  bool want = false;
-  switch (why) {
-    case RetryReason::connect_failure:
-      // Nothing was sent: the request is always replayable.
-      want = (r.retry_on & (kRetryConnectFailure | kRetry5xx | kRetryGatewayError | kRetryReset)) != 0;
-      break;
-    case RetryReason::reset:
-      want = s->replayable && (r.retry_on & (kRetryReset | kRetry5xx | kRetryGatewayError)) != 0;
-      break;
-    case RetryReason::per_try_timeout:
-      want = s->replayable && (r.retry_on & (kRetryReset | kRetry5xx | kRetryGatewayError)) != 0;
-      break;
-  }
-  if (!want) return false;
-  if (why != RetryReason::connect_failure) ++s->attempts;
+  if (s->retries >= r.retry_attempts || !retry_wanted(r, why, status)) return false;
+  // After a connect failure nothing was sent: any request can go again.
+  if (why != RetryReason::connect_failure && !s->replayable) return false;
+  if (s->up != nullptr) drop_upstream(s, false);  // the rest of that response is not wanted
+  ++s->retries;
   ccount(s, ClusterStat::upstream_rq_retry);
   s->head_sent = false;
   acquire_upstream(s);
@@ -248,14 +203,12 @@ bool HttpProxy::retry(Stream* s, RetryReason why) {
 void HttpProxy::upstream_failed(Stream* s) {
   if (s->resp_started) {
     s->flags |= kFlagUR;
-    ccount(s, ClusterStat::upstream_rq_rx_reset);
     return end_stream(s, true);
   }
   if (s->up != nullptr) clusters_.report(s->up->host, upstream::Outcome::upstream_reset);
   drop_upstream(s, true);
-  if (retry(s, RetryReason::reset)) return;
+  if (retry(s, RetryReason::no_response)) return;
   s->flags |= kFlagUR;
-  ccount(s, ClusterStat::upstream_rq_rx_reset);
   local_reply(s, 503, "upstream connect error or disconnect/reset before headers. reset reason: connection termination");
 }
 
@@ -314,11 +267,10 @@ void HttpProxy::handle_timer(Stream* s) {
         if (s->up != nullptr) clusters_.report(s->up->host, upstream::Outcome::upstream_reset);
         drop_upstream(s, true);
         if (s->timeout_at_us != 0) arm(s, (s->timeout_at_us - now + 999) / 1000);
-        if (retry(s, RetryReason::per_try_timeout)) return;
+        if (retry(s, RetryReason::no_response)) return;
       }
       if (s->resp_started) return end_stream(s, true);
       s->flags |= kFlagUT;
-      ccount(s, ClusterStat::upstream_rq_timeout);
       if (s->pending_queued) unqueue_pending(s);
       drop_upstream(s, true);
       return local_reply(s, 504, "upstream request timeout");

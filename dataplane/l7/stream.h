@@ -47,11 +47,9 @@ struct Stream {
   Stream* next;                   // free list / pending list
   http1::Method method;
   Phase phase;
-  uint8_t attempts;               // tries sent (retries + 1)
-  uint8_t connect_attempts;       // connects tried for the current try
+  uint8_t retries;                // tries after the first (connect failures included)
   uint32_t tried[4];              // endpoints tried (next endpoint after a failure)
-  uint16_t flags;                 // ResponseFlag bits
-  uint16_t status;                // response status forwarded or answered
+  uint16_t flags;                 // ResponseFlag bits, counted when the request ends
   bool keep_alive;                // downstream connection may carry another request
   bool delay_done;                // fault delay already served for this request
   bool replayable;                // request head (and no body) can be sent again
@@ -76,6 +74,12 @@ struct Stream {
   char cookie[24];
   Timer timer;
 };
+
+// The snapshot's cluster of the destination a forwarded request went to
+// (its policies: connection pool, hashing).
+inline const linegate::snapshot::v1::Cluster& destination_cluster(const Stream& s) {
+  return s.t->snapshot->clusters(static_cast<int>(s.t->http_routes->destinations(*s.route)[s.dest].cluster));
+}
 
 // Callbacks of a pooled connection while it is idle (http_proxy.cc).
 extern const tcp::AppOps kIdleOps;

@@ -75,7 +75,6 @@ PooledConn* HttpPool::alloc(const HostRef& h) {
   free_ = p->next;
   p->conn = nullptr;
   p->host = h;
-  p->owner = nullptr;
   p->next = p->prev = nullptr;
   p->host_slot = host_slot(h, true);
   p->requests = 0;
@@ -86,7 +85,6 @@ PooledConn* HttpPool::alloc(const HostRef& h) {
 bool HttpPool::park(PooledConn* p, uint32_t idle_timeout_ms) {
   if (p->host_slot == UINT32_MAX) return false;
   HostSlot& hs = hosts_[p->host_slot];
-  p->owner = nullptr;
   p->idle = true;
   p->prev = nullptr;
   p->next = hs.idle;
@@ -115,21 +113,20 @@ void HttpPool::unlink(PooledConn* p) {
 void HttpPool::release(PooledConn* p) {
   unlink(p);
   p->conn = nullptr;
-  p->owner = nullptr;
   p->next = free_;
   free_ = p;
 }
 
-void HttpPool::expire(PooledConn* p) {
+void HttpPool::expire(PooledConn* p, bool timed_out) {
   unlink(p);
-  idle_cb_(idle_ctx_, p);
+  idle_cb_(idle_ctx_, p, timed_out);
 }
 
 namespace {
 
 void on_idle_timer(Timer*, void* arg) {
   PooledConn* p = static_cast<PooledConn*>(arg);
-  p->pool->expire(p);
+  p->pool->expire(p, true);
 }
 
 }  // namespace

@@ -22,7 +22,6 @@ struct PooledConn {
   HttpPool* pool = nullptr;
   tcp::Conn* conn = nullptr;
   HostRef host;
-  void* owner = nullptr;         // the exchange using it; null while idle
   PooledConn* next = nullptr;    // idle list of its host, or the free list
   PooledConn* prev = nullptr;
   uint32_t host_slot = UINT32_MAX;  // UINT32_MAX: not poolable (host table full)
@@ -34,9 +33,10 @@ struct PooledConn {
 
 class HttpPool {
  public:
-  // An idle connection's idle timeout expired: it is out of the idle list;
+  // An idle connection ends: its idle timeout expired (timed_out), or the
+  // upstream closed it or spoke out of turn. It is out of the idle list;
   // the callback closes it and calls release().
-  using IdleCallback = void (*)(void* ctx, PooledConn* p);
+  using IdleCallback = void (*)(void* ctx, PooledConn* p, bool timed_out);
   // max_conns bounds open upstream connections of this worker; hosts bounds
   // distinct endpoints with idle lists (a power of two).
   HttpPool(uint32_t max_conns, uint32_t hosts, TimerWheel& timers, uint64_t tsc_hz, IdleCallback cb, void* ctx);
@@ -55,7 +55,7 @@ class HttpPool {
   bool park(PooledConn* p, uint32_t idle_timeout_ms);
   // Out of the idle list (if there) and back to the free slots.
   void release(PooledConn* p);
-  void expire(PooledConn* p);  // the idle timer fired
+  void expire(PooledConn* p, bool timed_out);
   uint32_t idle_count() const { return idle_; }
 
  private:

@@ -22,6 +22,7 @@
   X(outlier_detection_ejections_overflow, "ejections refused by maxEjectionPercent")               \
   X(lb_healthy_panic, "picks made in panic mode (healthy share below minHealthPercent)")            \
   X(upstream_rq_total, "requests sent upstream (each try)")                                         \
+  X(upstream_rq_1xx, "upstream responses 1xx (101 upgrades)")                                        \
   X(upstream_rq_2xx, "upstream responses 2xx")                                                      \
   X(upstream_rq_3xx, "upstream responses 3xx")                                                      \
   X(upstream_rq_4xx, "upstream responses 4xx")                                                      \

@@ -13,13 +13,6 @@ namespace {
 inline char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c | 0x20) : c; }
 }  // namespace
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
-
 void reset_head(MessageHead* h) {
   h->method = Method::other;
   h->method_text = h->target = h->path = h->query = h->scheme = h->authority = {};
@@ -219,14 +212,20 @@ ParseStatus parse_fields(const char* p, const char* end, bool request, MessageHe
 
 }  // namespace detail
 
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (detail::lower(a[i]) != detail::lower(b[i])) return false;
+  return true;
+}
+
 const Header* find_header(const MessageHead& h, std::string_view name) {
   for (unsigned i = 0; i < h.header_count; ++i)
-    if (detail::iequals(h.headers[i].name, name)) return &h.headers[i];
+    if (iequals(h.headers[i].name, name)) return &h.headers[i];
   return nullptr;
 }
 
 bool is_hop_by_hop(std::string_view name, std::string_view connection) {
-  using detail::iequals;
   switch (name.size()) {
     case 2: if (iequals(name, "te")) return true; break;
     case 7: if (iequals(name, "upgrade")) return true; break;

@@ -85,6 +85,9 @@ ParseStatus parse_request(const char* buf, size_t len, MessageHead* out, ParseEr
 ParseStatus parse_response(const char* buf, size_t len, Method request_method, MessageHead* out, ParseError* err,
                            const Limits& limits = {});
 
+// ASCII case-insensitive equality: field names, tokens, schemes.
+bool iequals(std::string_view a, std::string_view b);
+
 // The first header with this name (ASCII case-insensitive), or null.
 const Header* find_header(const MessageHead& h, std::string_view name);
 

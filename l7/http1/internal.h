@@ -25,8 +25,6 @@ constexpr ByteClass make_tchar_class() {
 inline constexpr ByteClass kTchar = make_tchar_class();
 inline bool tchar(char c) { return kTchar.in[static_cast<uint8_t>(c)]; }
 
-bool iequals(std::string_view a, std::string_view b);
-
 inline ParseStatus fail(ParseError* err, uint16_t status, const char* detail) {
   err->status = status;
   err->detail = detail;

@@ -148,7 +148,7 @@ ParseStatus parse_request(const char* buf, size_t len, MessageHead* out, ParseEr
   // RFC 9112 §3.2.2 lets a server ignore Host for absolute-form; a gateway
   // in front of servers that may not must refuse a disagreement instead.
   // (A present Host, even empty, views the buffer; an absent one is null.)
-  if (!out->scheme.empty() && out->host.data() != nullptr && !detail::iequals(out->host, out->authority))
+  if (!out->scheme.empty() && out->host.data() != nullptr && !iequals(out->host, out->authority))
     return fail(err, 400, "http1.host_mismatch");
   return ParseStatus::done;
 }

@@ -163,7 +163,7 @@ inline uint64_t hash_backward(std::string_view s) {
   for (size_t i = s.size(); i-- > 0;) h = (h ^ lower(s[i])) * kFnvPrime;
   return h;
 }
-bool iequals(std::string_view a, std::string_view lower_b);
+using http1::iequals;
 bool istarts_with(std::string_view s, std::string_view prefix);
 
 // Whole-value match of a compiled StringMatch (no allocation).
