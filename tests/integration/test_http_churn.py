@@ -219,16 +219,10 @@ def run_drain(linegate_factory, trigger):
         up.close()
 
 
-DRAIN_KNOWN_BUG = ("issue 6 open item: under 16 looping keep-alive clients the first request sent after the "
-                   "drain begins is closed without a response (one client draining alone works); see the issue note")
-
-
-@pytest.mark.skip(reason=DRAIN_KNOWN_BUG)
 def test_sigterm_drains_keep_alive_clients_and_exits(linegate_factory):
     run_drain(linegate_factory, lambda g: g.send_signal(signal.SIGTERM))
 
 
-@pytest.mark.skip(reason=DRAIN_KNOWN_BUG)
 def test_admin_drain_drains_keep_alive_clients_and_exits(linegate_factory):
     def post_drain(g):
         status, _, body = g.request("POST", "/drain")
