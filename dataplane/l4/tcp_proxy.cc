@@ -220,10 +220,7 @@ void TcpProxy::connect_upstream(Session* s) {
   s->host = h;
   s->host_held = true;
   const config::ClusterSlot& c = t_->clusters[ci];
-  const int iface = stack_.route(h.family, h.family == 4 ? &h.addr[12] : h.addr.data());
-  tcp::Conn* up = iface < 0 ? nullptr
-                            : stack_.connect(static_cast<unsigned>(iface), h.family,
-                                             h.family == 4 ? &h.addr[12] : h.addr.data(), h.port, &kUpstreamOps, s);
+  tcp::Conn* up = stack_.connect_routed(h.family, h.ip(), h.port, &kUpstreamOps, s);
   if (up == nullptr) {
     clusters_.report(h, upstream::Outcome::connect_failure);
     ccount(s, ClusterStat::upstream_cx_connect_fail);

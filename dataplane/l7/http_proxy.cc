@@ -526,10 +526,7 @@ bool HttpProxy::acquire_upstream(Stream* s) {
     return false;
   }
   upstream::PooledConn* p = pool_.alloc(h);
-  const int iface = p ? stack_.route(h.family, h.family == 4 ? &h.addr[12] : h.addr.data()) : -1;
-  tcp::Conn* c = iface < 0 ? nullptr
-                           : stack_.connect(static_cast<unsigned>(iface), h.family,
-                                            h.family == 4 ? &h.addr[12] : h.addr.data(), h.port, &kUpstreamOps, s);
+  tcp::Conn* c = p ? stack_.connect_routed(h.family, h.ip(), h.port, &kUpstreamOps, s) : nullptr;
   if (c == nullptr) {
     clusters_.connection_closed(h);
     if (p) pool_.release(p);

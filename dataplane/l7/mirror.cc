@@ -31,12 +31,8 @@ void HttpProxy::send_mirror(Stream* s, const http1::MessageHead& h, const Reques
       clusters_.connection_closed(host);
       continue;
     }
-    const int iface = stack_.route(host.family, host.family == 4 ? &host.addr[12] : host.addr.data());
     Mirror* m = free_mirrors_;
-    tcp::Conn* c = iface < 0 ? nullptr
-                             : stack_.connect(static_cast<unsigned>(iface), host.family,
-                                              host.family == 4 ? &host.addr[12] : host.addr.data(), host.port,
-                                              &kMirrorOps, m);
+    tcp::Conn* c = stack_.connect_routed(host.family, host.ip(), host.port, &kMirrorOps, m);
     if (c == nullptr) {
       clusters_.connection_closed(host);
       continue;

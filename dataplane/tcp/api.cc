@@ -65,6 +65,11 @@ int TcpStack::route(uint8_t family, const uint8_t* addr) const {
   return gateway;
 }
 
+Conn* TcpStack::connect_routed(uint8_t family, const uint8_t* remote, uint16_t rport, const AppOps* ops, void* app) {
+  const int iface = route(family, remote);
+  return iface < 0 ? nullptr : connect(static_cast<unsigned>(iface), family, remote, rport, ops, app);
+}
+
 Conn* TcpStack::connect(unsigned iface, uint8_t family, const uint8_t* remote, uint16_t rport, const AppOps* ops,
                         void* app) {
   if (iface >= ifaces_.size()) return nullptr;

@@ -89,6 +89,8 @@ class TcpStack {
   // of that family; -1 if none.
   int route(uint8_t family, const uint8_t* addr) const;
   Conn* connect(unsigned iface, uint8_t family, const uint8_t* remote, uint16_t rport, const AppOps* ops, void* app);
+  // connect() through the port route() picks; null when no port reaches remote.
+  Conn* connect_routed(uint8_t family, const uint8_t* remote, uint16_t rport, const AppOps* ops, void* app);
   // Zero-copy read: up to max bytes as an mbuf chain (caller owns it); nullptr when nothing is buffered.
   rte_mbuf* read(Conn* c, uint32_t max);
   uint32_t readable(const Conn* c) const { return c->rcvq.bytes; }

@@ -30,6 +30,8 @@ struct HostRef {
   std::array<uint8_t, 16> addr{};
   uint16_t port = 0;
   uint8_t family = 0;
+  // The address as the TCP stack takes it: 4 bytes for IPv4, 16 for IPv6.
+  const uint8_t* ip() const { return family == 4 ? &addr[12] : addr.data(); }
 };
 
 enum class PickStatus : uint8_t { ok, no_cluster, none_healthy, overflow };
