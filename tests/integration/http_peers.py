@@ -52,7 +52,21 @@ def sha256(b: bytes) -> str:
 # ---------------------------------------------------------------- upstreams
 
 
-class Recorded:
+class _HeaderLookup:
+    """Case-insensitive lookups over a `headers` list of (name, value)."""
+
+    __slots__ = ()
+
+    def header(self, name: str) -> Optional[str]:
+        name = name.lower()
+        return next((v for k, v in self.headers if k.lower() == name), None)
+
+    def header_all(self, name: str) -> list[str]:
+        name = name.lower()
+        return [v for k, v in self.headers if k.lower() == name]
+
+
+class Recorded(_HeaderLookup):
     """One request as an upstream saw it. `body` is None until the body was
     read completely (a request whose body never completed stays None)."""
 
@@ -62,14 +76,6 @@ class Recorded:
         self.method, self.target, self.version, self.headers = method, target, version, headers
         self.body: Optional[bytes] = None
         self.conn, self.client, self.t = conn, client, time.monotonic()
-
-    def header(self, name: str) -> Optional[str]:
-        name = name.lower()
-        return next((v for k, v in self.headers if k.lower() == name), None)
-
-    def header_all(self, name: str) -> list[str]:
-        name = name.lower()
-        return [v for k, v in self.headers if k.lower() == name]
 
     def has(self, name: str) -> bool:
         return self.header(name) is not None
@@ -438,20 +444,12 @@ http {{
 # ---------------------------------------------------------------- client
 
 
-class Response:
+class Response(_HeaderLookup):
     def __init__(self, version: str, status: int, reason: str, headers: list[tuple[str, str]], body: bytes,
                  informational: list[int]):
         self.version, self.status, self.reason = version, status, reason
         self.headers, self.body, self.informational = headers, body, informational
         self.eof = False  # the body ended with the connection
-
-    def header(self, name: str) -> Optional[str]:
-        name = name.lower()
-        return next((v for k, v in self.headers if k.lower() == name), None)
-
-    def header_all(self, name: str) -> list[str]:
-        name = name.lower()
-        return [v for k, v in self.headers if k.lower() == name]
 
     @property
     def upstream(self) -> Optional[str]:
