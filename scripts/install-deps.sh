@@ -13,7 +13,7 @@ packages=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libre2-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libnghttp2-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev python3-pytest python3-scapy
+  libgtest-dev libgmock-dev libbenchmark-dev python3-pytest python3-scapy python3-matplotlib
   # real peers for integration tests
   iproute2 iputils-ping curl nginx haproxy wrk nghttp2-client openssl
 )

@@ -1,0 +1,114 @@
+#include "bench/loadgen/generator.h"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+
+#include <random>
+
+namespace lg::bench {
+
+namespace {
+
+constexpr unsigned kTimerTicksPerSecond = 10000;  // 100 µs, as in the dataplane
+
+net::NetWorkerConfig net_config(const GeneratorConfig& cfg) {
+  net::NetWorkerConfig n;
+  n.worker = 0;
+  n.ifaces = cfg.ifaces;
+  n.pool = cfg.pool;
+  n.neigh = net::NeighParams::defaults(cfg.tsc_hz);
+  n.socket_id = static_cast<int>(rte_socket_id());
+  return n;
+}
+
+tcp::TcpConfig tcp_config(const TcpSettings& t) {
+  tcp::TcpConfig c;
+  c.max_connections = t.max_connections;
+  c.max_time_wait = t.max_time_wait;
+  c.time_wait_ms = t.time_wait_ms;
+  c.delayed_ack_ms = t.delayed_ack_ms;
+  c.syn_backlog = t.syn_backlog;
+  c.connect_timeout_ms = t.connect_timeout_ms;
+  c.rcv_buffer = t.rcv_buffer;
+  c.snd_buffer = t.snd_buffer;
+  std::random_device rd;
+  c.syncookie_secret[0] = (uint64_t{rd()} << 32) | rd();
+  c.syncookie_secret[1] = (uint64_t{rd()} << 32) | rd();
+  return c;
+}
+
+}  // namespace
+
+Generator::Generator(const GeneratorConfig& cfg, LcoreCounters& counters, Live& live)
+    : cfg_(cfg),
+      counters_(counters),
+      live_(live),
+      timers_(std::max<uint64_t>(1, cfg.tsc_hz / kTimerTicksPerSecond), rte_rdtsc()),
+      net_(net_config(cfg), counters, timers_),
+      tcp_(tcp_config(cfg.options->bootstrap.tcp), 0, cfg.ifaces, net_, timers_, counters, cfg.pool,
+           static_cast<int>(rte_socket_id()), cfg.tsc_hz) {}
+
+bool Generator::init(std::string* error) {
+  if (!net_.ok() || !tcp_.ok()) {
+    *error = "cannot create the neighbor or connection table";
+    return false;
+  }
+  tcp_.set_clock(rte_rdtsc());
+  const Options& o = *cfg_.options;
+  if (o.responder) {
+    responder_ = std::make_unique<Responder>(*o.responder, tcp_, timers_, live_, cfg_.tsc_hz,
+                                             o.bootstrap.tcp.max_connections);
+    if (!responder_->init(error)) return false;
+  }
+  if (o.client) {
+    client_ = std::make_unique<Client>(*o.client, tcp_, timers_, live_, cfg_.tsc_hz);
+    if (!client_->init(error)) return false;
+  }
+  return true;
+}
+
+int Generator::main(void* self) { return static_cast<Generator*>(self)->run(); }
+
+int Generator::run() {
+  rte_mbuf* pkts[net::kBurst];
+  LoopCounters& loop = counters_.loop;
+  const unsigned idle_sleep_us = cfg_.options->bootstrap.idle_sleep_us;
+  const uint64_t begin = rte_rdtsc();
+  const uint64_t prime_deadline = begin + 3 * cfg_.tsc_hz;  // the priming connection's SYN retransmits after 1 s
+  bool started = client_ == nullptr;
+  if (client_) client_->prime(begin);
+  if (!client_) live_.phase.store(Phase::measure, std::memory_order_relaxed);
+  while (!cfg_.stop->load(std::memory_order_relaxed) && !(client_ && client_->done())) {
+    const uint64_t start = rte_rdtsc();
+    tcp_.set_clock(start);
+    if (!started && (client_->primed() || start >= prime_deadline)) {
+      client_->start(start);
+      started = true;
+    }
+    unsigned work = 0;
+    for (const net::Iface& f : cfg_.ifaces) {
+      const uint16_t n = rte_eth_rx_burst(f.port_id, 0, pkts, net::kBurst);
+      if (n == 0) continue;
+      net_.input(f.index, pkts, n);
+      work += n;
+    }
+    work += timers_.advance(start);
+    if (client_) work += client_->poll(start);
+    net_.flush();
+    counter_add(loop.iterations);
+    if (work != 0) {
+      const uint64_t spent = rte_rdtsc() - start;
+      counter_add(loop.busy_iterations);
+      counter_add(loop.busy_cycles, spent);
+      live_.busy_cycles.add(spent);
+    } else if (idle_sleep_us != 0) {
+      rte_delay_us_sleep(idle_sleep_us);
+    }
+  }
+  net_.flush();
+  total_cycles_ = rte_rdtsc() - begin;
+  live_.phase.store(Phase::done, std::memory_order_relaxed);
+  return 0;
+}
+
+}  // namespace lg::bench
