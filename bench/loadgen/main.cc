@@ -72,7 +72,16 @@ class Process {
       spec.mtu = pc.mtu;
       spec.queues = 1;
       spec.pool = pool_;
+      // A memif client cannot start before its server listens, nor while the
+      // server still holds the previous client's session: retry a while.
+      const bool memif_client =
+          pc.device.rfind("net_memif", 0) == 0 && pc.device.find("role=server") == std::string::npos;
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(kLinkWaitSeconds);
       auto port = drv::Port::open(spec, error);
+      while (!port && memif_client && !g_stop.load() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        port = drv::Port::open(spec, error);
+      }
       if (!port) return false;
       port->set_multicast(net::iface_multicast_macs(pc, port->mac()));
       ifaces_.push_back(net::make_iface(i, port->id(), port->mac(), pc, port->offloads()));
