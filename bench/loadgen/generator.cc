@@ -3,6 +3,8 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 
+#include <signal.h>
+
 #include <random>
 
 namespace lg::bench {
@@ -67,9 +69,19 @@ bool Generator::init(std::string* error) {
   return true;
 }
 
+sigset_t wakeup_signals() {
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, SIGIO);
+  for (int sig = SIGRTMIN; sig <= SIGRTMAX; ++sig) sigaddset(&s, sig);
+  return s;
+}
+
 int Generator::main(void* self) { return static_cast<Generator*>(self)->run(); }
 
 int Generator::run() {
+  const sigset_t io = wakeup_signals();  // see main.cc: tap wake-ups come here
+  pthread_sigmask(SIG_UNBLOCK, &io, nullptr);
   rte_mbuf* pkts[net::kBurst];
   LoopCounters& loop = counters_.loop;
   const unsigned idle_sleep_us = cfg_.options->bootstrap.idle_sleep_us;

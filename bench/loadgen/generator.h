@@ -5,6 +5,8 @@
 // request is measured the same way as the gateway's.
 #pragma once
 
+#include <signal.h>
+
 #include <atomic>
 #include <memory>
 #include <span>
@@ -20,6 +22,10 @@
 #include "dataplane/timer/timer_wheel.h"
 
 namespace lg::bench {
+
+// Signals drivers use to say "frames arrived" (the tap PMD's); they belong
+// on the generator lcore.
+sigset_t wakeup_signals();
 
 struct GeneratorConfig {
   const Options* options = nullptr;

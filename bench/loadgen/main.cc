@@ -140,6 +140,12 @@ class Process {
 int run(const Options& o) {
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
+  // The tap PMD learns of received frames through a signal (a real-time one
+  // in DPDK 22.11). Blocked here before EAL starts its threads and unblocked
+  // only on the generator lcore, it lands on the thread that polls instead
+  // of waking the control thread on the same CPU for every frame.
+  const sigset_t io = wakeup_signals();
+  pthread_sigmask(SIG_BLOCK, &io, nullptr);
   Process proc;
   std::string error;
   if (!proc.start(o, &error)) {
