@@ -37,4 +37,4 @@ meson test -C build --no-rebuild --print-errorlogs "${release_tests[@]}"
 
 echo "== integration tests"
 LINEGATE_BIN="$PWD/build/dataplane/linegate" \
-  /usr/bin/python3 -m pytest -p no:cacheprovider -v tests/integration
+  /usr/bin/python3 -m pytest -p no:cacheprovider -v --durations=15 tests/integration

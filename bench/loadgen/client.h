@@ -37,7 +37,6 @@ struct ClientResults {
   std::vector<Second> timeline;  // per second of the measured window
   uint64_t window_start = 0, window_end = 0;  // TSC
   uint64_t busy_at_start = 0, busy_at_end = 0;
-  uint64_t errors() const { return err_connect + err_timeout + err_reset + err_protocol + status[4] + status[5]; }
 };
 
 class Client {

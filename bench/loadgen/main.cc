@@ -185,23 +185,27 @@ int run(const Options& o) {
     const double total = o.client ? o.client->warmup_s + o.client->duration_s : 0;
     const auto started = std::chrono::steady_clock::now();
     auto last = started;
-    uint64_t last_req = 0, last_lat = 0, last_bytes = 0;
+    uint64_t last_req = 0, last_lat = 0, last_bytes = 0, last_answered = 0;
     while (live.phase.load() != Phase::done) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       const auto now = std::chrono::steady_clock::now();
       const double interval = std::chrono::duration<double>(now - last).count();
-      if (interval < 1.0 || !o.progress || !o.client) continue;
+      if (interval < 1.0 || !o.progress) continue;
+      const double elapsed = std::chrono::duration<double>(now - started).count();
       const uint64_t req = live.requests.get(), lat = live.latency_ns.get(), bytes = live.bytes.get();
-      const std::string line = progress_line(live, std::chrono::duration<double>(now - started).count(), total,
-                                             req - last_req, lat - last_lat, bytes - last_bytes, interval);
+      const uint64_t answered = live.responder_requests.get();
+      const std::string line =
+          o.client ? progress_line(live, elapsed, total, req - last_req, lat - last_lat, bytes - last_bytes, interval)
+                   : responder_progress_line(elapsed, answered - last_answered, interval);
       fprintf(stderr, tty ? "\r%s\033[K" : "%s\n", line.c_str());
       last = now;
       last_req = req;
       last_lat = lat;
       last_bytes = bytes;
+      last_answered = answered;
     }
     rte_eal_wait_lcore(lcore);
-    if (tty && o.progress && o.client) fprintf(stderr, "\n");
+    if (tty && o.progress) fprintf(stderr, "\n");
 
     RunFigures f;
     f.options = &o;

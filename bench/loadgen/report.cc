@@ -216,4 +216,11 @@ std::string progress_line(const Live& live, double elapsed_s, double total_s, ui
   return b;
 }
 
+std::string responder_progress_line(double elapsed_s, uint64_t answered_delta, double interval_s) {
+  char b[128];
+  snprintf(b, sizeof(b), "[%7.1fs] responder %9.0f answers/s", elapsed_s,
+           interval_s > 0 ? static_cast<double>(answered_delta) / interval_s : 0);
+  return b;
+}
+
 }  // namespace lg::bench

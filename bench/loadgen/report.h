@@ -30,5 +30,7 @@ std::string summary_table(const nlohmann::ordered_json& j);
 // One line: elapsed, phase, rate over the last interval, mean latency, errors.
 std::string progress_line(const Live& live, double elapsed_s, double total_s, uint64_t requests_delta,
                           uint64_t latency_delta_ns, uint64_t bytes_delta, double interval_s);
+// A responder on its own: elapsed and answers per second.
+std::string responder_progress_line(double elapsed_s, uint64_t answered_delta, double interval_s);
 
 }  // namespace lg::bench

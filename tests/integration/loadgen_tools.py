@@ -49,7 +49,7 @@ class Loadgen:
             self.stop()
             raise AssertionError(f"loadgen did not finish in {timeout}s:\n{self.log_text()}")
 
-    def stop(self, timeout: float = 10) -> Optional[int]:
+    def stop(self, timeout: float = 20) -> Optional[int]:
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else None
         self.proc.send_signal(signal.SIGINT)
@@ -61,12 +61,15 @@ class Loadgen:
             return None
 
     def cleanup(self) -> list[str]:
-        """Stops the process; returns what it left behind (should be nothing)."""
-        self.stop()
+        """Stops the process; returns what it left behind (should be
+        nothing), and how it ended if not cleanly (with its log)."""
+        rc = self.stop()
         for f in ("_out", "_err"):
             if hasattr(self, f):
                 getattr(self, f).close()
         left = []
+        if rc not in (0, 1):  # 1: a run-time failure a test provoked on purpose
+            left.append(f"{self.prefix} ended with {rc} (None: killed after SIGINT timed out):\n{self.log_text()}")
         if (lgtest.DPDK_RUN_DIR / self.prefix).exists():
             left.append(str(lgtest.DPDK_RUN_DIR / self.prefix))
         left += lgtest.hugepage_files(self.prefix)
