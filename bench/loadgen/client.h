@@ -57,6 +57,10 @@ class Client {
   // Once per loop pass: phase changes and due sends. Returns work done.
   unsigned poll(uint64_t now);
   bool done() const { return phase_ == Phase::done; }
+  // Interrupted (SIGINT): the window ends now, so the report covers what ran.
+  void interrupt(uint64_t now) {
+    if (phase_ == Phase::measure) enter(Phase::finishing, now);
+  }
   const ClientResults& results() const { return r_; }
 
   struct Slot;

@@ -118,6 +118,7 @@ int Generator::run() {
     }
   }
   net_.flush();
+  if (client_) client_->interrupt(rte_rdtsc());
   total_cycles_ = rte_rdtsc() - begin;
   live_.phase.store(Phase::done, std::memory_order_relaxed);
   return 0;
