@@ -5,7 +5,7 @@
 
 #include <signal.h>
 
-#include <random>
+#include "dataplane/tcp/settings.h"
 
 namespace lg::bench {
 
@@ -23,22 +23,6 @@ net::NetWorkerConfig net_config(const GeneratorConfig& cfg) {
   return n;
 }
 
-tcp::TcpConfig tcp_config(const TcpSettings& t) {
-  tcp::TcpConfig c;
-  c.max_connections = t.max_connections;
-  c.max_time_wait = t.max_time_wait;
-  c.time_wait_ms = t.time_wait_ms;
-  c.delayed_ack_ms = t.delayed_ack_ms;
-  c.syn_backlog = t.syn_backlog;
-  c.connect_timeout_ms = t.connect_timeout_ms;
-  c.rcv_buffer = t.rcv_buffer;
-  c.snd_buffer = t.snd_buffer;
-  std::random_device rd;
-  c.syncookie_secret[0] = (uint64_t{rd()} << 32) | rd();
-  c.syncookie_secret[1] = (uint64_t{rd()} << 32) | rd();
-  return c;
-}
-
 }  // namespace
 
 Generator::Generator(const GeneratorConfig& cfg, LcoreCounters& counters, Live& live)
@@ -47,7 +31,7 @@ Generator::Generator(const GeneratorConfig& cfg, LcoreCounters& counters, Live& 
       live_(live),
       timers_(std::max<uint64_t>(1, cfg.tsc_hz / kTimerTicksPerSecond), rte_rdtsc()),
       net_(net_config(cfg), counters, timers_),
-      tcp_(tcp_config(cfg.options->bootstrap.tcp), 0, cfg.ifaces, net_, timers_, counters, cfg.pool,
+      tcp_(tcp::config_from(cfg.options->bootstrap.tcp), 0, cfg.ifaces, net_, timers_, counters, cfg.pool,
            static_cast<int>(rte_socket_id()), cfg.tsc_hz) {}
 
 bool Generator::init(std::string* error) {

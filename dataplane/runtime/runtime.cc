@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <random>
 #include <nlohmann/json.hpp>
 
 #include "ctrl/compile/compiler.h"
@@ -22,6 +21,7 @@
 #include "dataplane/admin/telemetry.h"
 #include "dataplane/log.h"
 #include "dataplane/runtime/eal.h"
+#include "dataplane/tcp/settings.h"
 #include "dataplane/version.h"
 
 RTE_LOG_REGISTER(lg_dataplane_logtype, lg.dataplane, INFO);
@@ -39,26 +39,6 @@ std::string mac_text(const rte_ether_addr& mac) {
 }
 
 admin::StatsView stats_source(const void* ctx) { return static_cast<const Runtime*>(ctx)->stats(); }
-
-tcp::TcpConfig tcp_config(const TcpSettings& t) {
-  tcp::TcpConfig c;
-  c.max_connections = t.max_connections;
-  c.max_time_wait = t.max_time_wait;
-  c.time_wait_ms = t.time_wait_ms;
-  c.delayed_ack_ms = t.delayed_ack_ms;
-  c.syn_backlog = t.syn_backlog;
-  c.connect_timeout_ms = t.connect_timeout_ms;
-  c.user_timeout_ms = t.user_timeout_ms;
-  c.keepalive_ms = t.keepalive_ms;
-  c.rcv_buffer = t.rcv_buffer;
-  c.snd_buffer = t.snd_buffer;
-  c.cc = t.congestion_control == "newreno" ? tcp::CcAlgo::newreno : tcp::CcAlgo::cubic;
-  // One secret for every worker: a cookie's ACK may land on any of them.
-  std::random_device rd;
-  c.syncookie_secret[0] = (uint64_t{rd()} << 32) | rd();
-  c.syncookie_secret[1] = (uint64_t{rd()} << 32) | rd();
-  return c;
-}
 
 }  // namespace
 
@@ -177,7 +157,7 @@ bool Runtime::start_workers(std::string* error) {
     }
   }
   const uint64_t hz = rte_get_tsc_hz();
-  const tcp::TcpConfig tcp_cfg = tcp_config(b_.tcp);
+  const tcp::TcpConfig tcp_cfg = tcp::config_from(b_.tcp);
   std::vector<drv::ImpairConfig> impair;
   for (const PortConfig& pc : b_.ports)
     impair.push_back(drv::ImpairConfig{pc.impair.loss, pc.impair.reorder, pc.impair.duplicate, pc.impair.corrupt,

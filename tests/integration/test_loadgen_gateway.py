@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import urllib.request
 
 import pytest
@@ -21,61 +22,10 @@ ROUTES = 100
 
 
 def istio_config() -> str:
-    routes = "".join(f"""
-  - name: r{i}
-    match:
-    - uri:
-        prefix: /r{i}/
-    route:
-    - destination:
-        host: upstream.bench.internal
-        port:
-          number: 8000""" for i in range(ROUTES))
-    return f"""apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata:
-  name: bench-gateway
-  namespace: istio-system
-spec:
-  selector:
-    istio: ingressgateway
-  servers:
-  - port:
-      number: 8080
-      name: http
-      protocol: HTTP
-    hosts:
-    - "*"
----
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata:
-  name: bench-upstream
-  namespace: bench
-spec:
-  hosts:
-  - upstream.bench.internal
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports:
-  - number: 8000
-    name: http
-    protocol: HTTP
-  endpoints:
-  - address: 10.96.2.2
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata:
-  name: bench-routes
-  namespace: bench
-spec:
-  hosts:
-  - bench.example.com
-  gateways:
-  - istio-system/bench-gateway
-  http:{routes}
-"""
+    """The configuration compare.sh benchmarks with, pointed at this test's responder."""
+    sys.path.insert(0, str(lgtest.REPO / "bench"))
+    import compare  # noqa: E402  (bench/compare.py: one definition of the benchmark's routes)
+    return compare.istio_yaml(ROUTES, "10.96.2.2")
 
 
 def stats(admin: int) -> dict:
