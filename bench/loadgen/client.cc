@@ -86,7 +86,7 @@ void Client::start(uint64_t now) {
   // The priming connection serves keep-alive and bulk runs; the others open
   // a connection per request.
   if ((o_.mode == Mode::http_close || o_.mode == Mode::tcp_connect) && slots_[0].state == SlotState::ready)
-    release(slots_[0]);
+    let_go(slots_[0], LetGo::close);
   t0_ = now;
   warmup_end_ = now + static_cast<uint64_t>(o_.warmup_s * static_cast<double>(hz_));
   measure_end_ = warmup_end_ + static_cast<uint64_t>(o_.duration_s * static_cast<double>(hz_));
@@ -197,11 +197,7 @@ void Client::on_connected(void* app, tcp::Conn* c) {
   switch (self.o_.mode) {
     case Mode::tcp_connect: {
       // The handshake is the work: done, and closed at once.
-      self.s_.close(s.conn);
-      s.conn = nullptr;
-      self.live_.open_conns.set(self.live_.open_conns.get() - 1);
-      ++self.r_.conn_closed;
-      s.state = SlotState::idle;
+      self.let_go(s, LetGo::close);
       self.finish_request(s, now);
       return;
     }
@@ -257,7 +253,7 @@ void Client::on_readable(void* app, tcp::Conn* c) {
     self.fail(s, &self.r_.err_reset);
     return;
   }
-  self.release(s);
+  self.let_go(s, LetGo::close);
   self.kick(s, now);
 }
 
@@ -401,7 +397,7 @@ void Client::finish_request(Slot& s, uint64_t now) {
     return;
   }
   s.state = SlotState::ready;
-  if (o_.mode == Mode::http_close || s.close_after) release(s);
+  if (o_.mode == Mode::http_close || s.close_after) let_go(s, LetGo::close);
   kick(s, now);
 }
 
@@ -413,10 +409,13 @@ void Client::count_error(uint64_t* counter, uint64_t now) {
   if (sec < r_.timeline.size()) ++r_.timeline[sec].errors;
 }
 
-void Client::release(Slot& s) {
+// The slot lets go of its connection (FIN, RST, or nothing when the stack
+// already freed it) and is free for the next request.
+void Client::let_go(Slot& s, LetGo how) {
   timers_.cancel(s.timer);
   if (s.conn != nullptr) {
-    s_.close(s.conn);
+    if (how == LetGo::close) s_.close(s.conn);
+    if (how == LetGo::abort) s_.abort(s.conn);
     s.conn = nullptr;
     ++r_.conn_closed;
     live_.open_conns.set(live_.open_conns.get() - 1);
@@ -430,17 +429,7 @@ void Client::release(Slot& s) {
 void Client::fail(Slot& s, uint64_t* counter) {
   const uint64_t now = rte_rdtsc();
   count_error(counter, now);
-  if (s.conn != nullptr) {
-    s_.abort(s.conn);
-    s.conn = nullptr;
-    ++r_.conn_closed;
-    live_.open_conns.set(live_.open_conns.get() - 1);
-  }
-  timers_.cancel(s.timer);
-  s.state = SlotState::idle;
-  s.body = Body::head;
-  s.head_len = 0;
-  s.status = 0;
+  let_go(s, LetGo::abort);
   kick(s, now);
 }
 
@@ -453,13 +442,7 @@ void Client::lost(Slot& s, tcp::CloseReason why) {
   const uint64_t now = rte_rdtsc();
   const bool connecting = s.state == SlotState::connecting;
   const bool waiting = s.state == SlotState::waiting;
-  s.conn = nullptr;  // the stack freed it
-  ++r_.conn_closed;
-  live_.open_conns.set(live_.open_conns.get() - 1);
-  timers_.cancel(s.timer);
-  s.state = SlotState::idle;
-  s.body = Body::head;
-  s.head_len = 0;
+  let_go(s, LetGo::gone);
   if (connecting) {
     ++r_.conn_failed;
     count_error(&r_.err_connect, now);
@@ -526,18 +509,8 @@ unsigned Client::finish(uint64_t now) {
       in_flight = true;
       continue;
     }
-    if (s.state == SlotState::connecting || s.state == SlotState::waiting) {
-      if (s.conn != nullptr) s_.abort(s.conn);
-      s.conn = nullptr;
-      live_.open_conns.set(live_.open_conns.get() - 1);
-      timers_.cancel(s.timer);
-      s.state = SlotState::idle;
-    } else if (s.state == SlotState::ready) {
-      release(s);
-    } else if (s.state == SlotState::backoff) {
-      timers_.cancel(s.timer);
-      s.state = SlotState::idle;
-    }
+    // Half-done work is cut (RST); idle keep-alive connections get a FIN.
+    let_go(s, s.state == SlotState::ready ? LetGo::close : LetGo::abort);
   }
   if (in_flight) return 0;
   if (s_.connections() == 0 || now >= finish_deadline_ + static_cast<uint64_t>(kCloseSeconds * static_cast<double>(hz_))) {

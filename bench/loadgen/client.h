@@ -99,9 +99,10 @@ class Client {
   void connect(Slot& s);
   void send_request(Slot& s);
   void finish_request(Slot& s, uint64_t now);  // complete answer
+  enum class LetGo : uint8_t { close, abort, gone };  // FIN, RST, already freed by the stack
+  void let_go(Slot& s, LetGo how);
   void fail(Slot& s, uint64_t* counter);       // error: drop the connection, count, recover
   void lost(Slot& s, tcp::CloseReason why);    // the stack closed the connection
-  void release(Slot& s);                       // close our connection gracefully
   void count_error(uint64_t* counter, uint64_t now);
   bool consume(Slot& s, const char* p, uint32_t n, uint64_t now);  // response bytes; false: error (slot reset)
   bool parse_head(Slot& s, const char* p, uint32_t n, uint32_t* used);
