@@ -66,12 +66,16 @@ int Generator::main(void* self) { return static_cast<Generator*>(self)->run(); }
 int Generator::run() {
   const sigset_t io = wakeup_signals();  // see main.cc: tap wake-ups come here
   pthread_sigmask(SIG_UNBLOCK, &io, nullptr);
+  cfg_.pollers->online(0);
   rte_mbuf* pkts[net::kBurst];
   LoopCounters& loop = counters_.loop;
   const unsigned idle_sleep_us = cfg_.options->bootstrap.idle_sleep_us;
   const uint64_t begin = rte_rdtsc();
   const uint64_t prime_deadline = begin + 3 * cfg_.tsc_hz;  // the priming connection's SYN retransmits after 1 s
   bool started = client_ == nullptr;
+  // The links are up: a peer that cached another MAC for our addresses
+  // (the generator run before this one) learns ours now.
+  for (const net::Iface& f : cfg_.ifaces) net_.announce(f.index);
   if (client_) client_->prime(begin);
   if (!client_) live_.phase.store(Phase::measure, std::memory_order_relaxed);
   while (!cfg_.stop->load(std::memory_order_relaxed) && !(client_ && client_->done())) {
@@ -91,6 +95,7 @@ int Generator::run() {
     work += timers_.advance(start);
     if (client_) work += client_->poll(start);
     net_.flush();
+    cfg_.pollers->quiescent(0);
     counter_add(loop.iterations);
     if (work != 0) {
       const uint64_t spent = rte_rdtsc() - start;
@@ -102,6 +107,7 @@ int Generator::run() {
     }
   }
   net_.flush();
+  cfg_.pollers->offline(0);
   if (client_) client_->interrupt(rte_rdtsc());
   total_cycles_ = rte_rdtsc() - begin;
   live_.phase.store(Phase::done, std::memory_order_relaxed);

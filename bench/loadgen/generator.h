@@ -20,6 +20,7 @@
 #include "dataplane/net/net_worker.h"
 #include "dataplane/tcp/stack.h"
 #include "dataplane/timer/timer_wheel.h"
+#include "drivers/pollers.h"
 
 namespace lg::bench {
 
@@ -33,6 +34,7 @@ struct GeneratorConfig {
   rte_mempool* pool = nullptr;
   uint64_t tsc_hz = 0;
   const std::atomic<bool>* stop = nullptr;  // set by the control thread (signal)
+  drv::Pollers* pollers = nullptr;          // quiescent once a pass, after the last burst
 };
 
 class Generator {

@@ -56,6 +56,8 @@ class Process {
       *error = "EAL gave " + std::to_string(rte_lcore_count()) + " lcore(s); the generator needs 2 (control + generator)";
       return false;
     }
+    pollers_ = drv::Pollers::create(1, error);
+    if (!pollers_) return false;
     const auto n_ports = static_cast<unsigned>(o.bootstrap.ports.size());
     pool_ = rte_pktmbuf_pool_create("lg_loadgen", o.bootstrap.mbufs_per_port * n_ports, 256, 0,
                                     RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
@@ -117,9 +119,11 @@ class Process {
 
   std::span<const net::Iface> ifaces() const { return ifaces_; }
   rte_mempool* pool() const { return pool_; }
+  drv::Pollers* pollers() const { return pollers_.get(); }
 
   void teardown() {
     ports_.clear();
+    pollers_.reset();
     if (pool_ != nullptr) rte_mempool_free(pool_);
     pool_ = nullptr;
     if (eal_) {
@@ -133,6 +137,7 @@ class Process {
   bool eal_ = false;
   std::string runtime_dir_;
   rte_mempool* pool_ = nullptr;
+  std::unique_ptr<drv::Pollers> pollers_;  // memif teardown waits for the generator's bursts
   std::vector<std::unique_ptr<drv::Port>> ports_;
   std::vector<net::Iface> ifaces_;
 };
@@ -163,6 +168,7 @@ int run(const Options& o) {
   gc.options = &o;
   gc.ifaces = proc.ifaces();
   gc.pool = proc.pool();
+  gc.pollers = proc.pollers();
   gc.tsc_hz = hz;
   gc.stop = &g_stop;
   {

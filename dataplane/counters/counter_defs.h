@@ -76,6 +76,7 @@
   X(nd_advertisements_sent, "neighbor advertisements sent")                                \
   X(nd_solicitations_sent, "neighbor solicitations sent to resolve or confirm a neighbor") \
   X(nd_advertisements_received, "neighbor advertisements received")                        \
+  X(address_announcements_sent, "ARP announcements and unsolicited neighbor advertisements sent as the link came up") \
   X(neigh_learned, "neighbor entries created or changed from received packets")           \
   X(neigh_resolved, "address resolutions completed")                                       \
   X(neigh_queued_sent, "packets sent after waiting for address resolution")               \

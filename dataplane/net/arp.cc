@@ -54,9 +54,19 @@ void NetWorker::arp_input(const Iface& f, rte_mbuf* m) {
   eth_output(f, m, requester, RTE_ETHER_TYPE_ARP);
 }
 
+// RFC 5227 §2.3 ARP Announcement: a request with our address as both
+// sender and target, broadcast. Receivers update what they hold (RFC 826).
+void NetWorker::arp_announce(const Iface& f) {
+  if (f.has_v4 && arp_send_request(f, f.ip4, nullptr)) counters_.event(f.index, Event::address_announcements_sent);
+}
+
 void NetWorker::arp_request(const Iface& f, rte_be32_t target, const rte_ether_addr* unicast) {
+  if (arp_send_request(f, target, unicast)) counters_.event(f.index, Event::arp_requests_sent);
+}
+
+bool NetWorker::arp_send_request(const Iface& f, rte_be32_t target, const rte_ether_addr* unicast) {
   rte_mbuf* m = alloc(f);
-  if (m == nullptr) return;
+  if (m == nullptr) return false;
   auto* arp = reinterpret_cast<rte_arp_hdr*>(rte_pktmbuf_append(m, sizeof(rte_arp_hdr)));
   arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
   arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
@@ -68,8 +78,8 @@ void NetWorker::arp_request(const Iface& f, rte_be32_t target, const rte_ether_a
   arp->arp_data.arp_tha = rte_ether_addr{};
   arp->arp_data.arp_tip = target;
   static const rte_ether_addr kBroadcast{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
-  counters_.event(f.index, Event::arp_requests_sent);
   eth_output(f, m, unicast ? *unicast : kBroadcast, RTE_ETHER_TYPE_ARP);
+  return true;
 }
 
 }  // namespace lg::net

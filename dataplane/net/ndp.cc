@@ -112,16 +112,24 @@ void NetWorker::na_input(const Iface& f, rte_mbuf* m, uint16_t off, uint16_t len
 }
 
 void NetWorker::neighbor_advert(const Iface& f, const Ip6& target, const Ip6& dst, bool solicited,
-                                const rte_ether_addr* dst_mac) {
+                                const rte_ether_addr* dst_mac, Event counted) {
   rte_mbuf* m = alloc(f);
   if (m == nullptr) return;
   const uint8_t flags = static_cast<uint8_t>(kFlagOverride | (solicited ? kFlagSolicited : 0));
   build_nd(m, kNeighborAdvert, flags & ~kFlagRouter, target, dst, target, kOptTargetLla, f.mac);
-  counters_.event(f.index, Event::nd_advertisements_sent);
+  counters_.event(f.index, counted);
   if (dst_mac != nullptr)
     eth_output(f, m, *dst_mac, RTE_ETHER_TYPE_IPV6);
   else
     ipv6_output_on_link(f, m, dst);
+}
+
+// §7.2.6: unsolicited advertisements with the override flag, to all-nodes,
+// for each of our addresses.
+void NetWorker::nd_announce(const Iface& f) {
+  if (!f.has_v6) return;
+  neighbor_advert(f, f.ip6, kAllNodes(), false, nullptr, Event::address_announcements_sent);
+  neighbor_advert(f, f.ll6, kAllNodes(), false, nullptr, Event::address_announcements_sent);
 }
 
 void NetWorker::neighbor_solicit(const Iface& f, const Ip6& target, const rte_ether_addr* unicast) {

@@ -96,6 +96,12 @@ void NetWorker::learn(const Iface& f, const NeighAddr& a, const rte_ether_addr& 
   for (unsigned i = 0; i < npeers_; ++i) rte_ring_enqueue_elem(peers_[i], &msg, sizeof(msg));
 }
 
+void NetWorker::announce(unsigned iface) {
+  const Iface& f = ifaces_[iface];
+  arp_announce(f);
+  nd_announce(f);
+}
+
 unsigned NetWorker::poll_inbox() {
   if (inbox_ == nullptr) return 0;
   NeighMsg msgs[kBurst];

@@ -63,6 +63,9 @@ class NetWorker {
   void input(unsigned iface, rte_mbuf** pkts, uint16_t n);  // consumes every mbuf
   void flush();                                             // transmit what is buffered
   unsigned poll_inbox();                                    // apply other workers' neighbor news
+  // Tells the link our addresses are at this MAC (a port came up): peers
+  // that cached another MAC for them, a previous process's, switch at once.
+  void announce(unsigned iface);
 
   // Send m (at its L3 header, header complete) through route + neighbor.
   // false: no route (m dropped and counted); true: sent or waiting for
@@ -80,6 +83,9 @@ class NetWorker {
   void eth_output(const Iface& f, rte_mbuf* m, const rte_ether_addr& dst, uint16_t ethertype);
   void arp_input(const Iface& f, rte_mbuf* m);
   void arp_request(const Iface& f, rte_be32_t target, const rte_ether_addr* unicast);
+  void arp_announce(const Iface& f);
+  bool arp_send_request(const Iface& f, rte_be32_t target, const rte_ether_addr* unicast);  // false: no mbuf
+  void nd_announce(const Iface& f);
   void ipv4_input(const Iface& f, rte_mbuf* m);
   void icmp_input(const Iface& f, rte_mbuf* m, uint16_t ihl, bool broadcast);
   void ipv6_input(const Iface& f, rte_mbuf* m);
@@ -88,7 +94,7 @@ class NetWorker {
   void na_input(const Iface& f, rte_mbuf* m, uint16_t off, uint16_t len);
   void neighbor_solicit(const Iface& f, const Ip6& target, const rte_ether_addr* unicast);
   void neighbor_advert(const Iface& f, const Ip6& target, const Ip6& dst, bool solicited,
-                       const rte_ether_addr* dst_mac);
+                       const rte_ether_addr* dst_mac, Event counted = Event::nd_advertisements_sent);
   // To an on-link neighbor, whatever the prefixes say (RFC 4861 replies).
   void ipv6_output_on_link(const Iface& f, rte_mbuf* m, const Ip6& dst);
   void learn(const Iface& f, const NeighAddr& a, const rte_ether_addr& mac, NeighLearn how);

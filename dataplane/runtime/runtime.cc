@@ -129,6 +129,7 @@ bool Runtime::open_ports(std::string* error) {
     link_up_.push_back(false);
     ports_.push_back(std::move(port));
   }
+  link_ups_ = std::make_unique<std::atomic<uint32_t>[]>(ports_.size());
   return true;
 }
 
@@ -141,6 +142,8 @@ bool Runtime::start_workers(std::string* error) {
       static_cast<uint32_t>(std::min<uint64_t>(2ull * b_.config_limits.max_listeners, UINT32_MAX - 1)));
   publisher_ = config::TablePublisher::create(b_.workers, error);
   if (!publisher_) return false;
+  pollers_ = drv::Pollers::create(b_.workers, error);
+  if (!pollers_) return false;
   config_ = std::make_unique<config::ConfigManager>(b_, *publisher_, registry_.get());
   seen_generation_ = std::make_unique<SeenGeneration[]>(b_.workers);
   active_ = std::make_unique<ActiveCount[]>(b_.workers);
@@ -180,6 +183,8 @@ bool Runtime::start_workers(std::string* error) {
     wc.impair = impair;
     wc.tsc_hz = hz;
     wc.config = publisher_.get();
+    wc.pollers = pollers_.get();
+    wc.link_ups = link_ups_.get();
     wc.seen_generation = &seen_generation_[w].value;
     wc.registry = registry_.get();
     wc.proxy.max_sessions = b_.proxy.max_sessions;
@@ -410,6 +415,7 @@ void Runtime::watch_links() {
     const drv::LinkStatus l = ports_[i]->link();
     if (l.up == link_up_[i]) continue;
     link_up_[i] = l.up;
+    if (l.up) link_ups_[i].fetch_add(1, std::memory_order_relaxed);
     LG_LOG(INFO, "port %s: link %s%s", ports_[i]->name().c_str(), l.up ? "up" : "down",
            l.up && l.speed_mbps ? (", " + std::to_string(l.speed_mbps) + " Mb/s").c_str() : "");
   }
@@ -457,6 +463,7 @@ void Runtime::shutdown() {
   workers_.clear();  // frees neighbor tables (and mbufs they held) before the pool
   config_.reset();
   publisher_.reset();  // frees the tables serving last
+  pollers_.reset();
   for (rte_ring* r : inboxes_) rte_ring_free(r);
   inboxes_.clear();
   ports_.clear();  // stop + close; tap interfaces disappear here

@@ -60,10 +60,12 @@ class Runtime {
   std::vector<std::unique_ptr<drv::Port>> ports_;
   std::vector<net::Iface> ifaces_;
   std::vector<bool> link_up_;
+  std::unique_ptr<std::atomic<uint32_t>[]> link_ups_;  // per port: times its link came up (workers announce)
   std::unique_ptr<CounterSet> counters_;
   std::vector<rte_ring*> inboxes_;
   std::unique_ptr<upstream::UpstreamRegistry> registry_;  // outlives the tables and workers using its ids
   std::unique_ptr<config::TablePublisher> publisher_;
+  std::unique_ptr<drv::Pollers> pollers_;  // memif teardown waits for the workers' bursts
   std::unique_ptr<config::ConfigManager> config_;
   std::unique_ptr<ctrl::DiscoveryClient> discovery_;
   // Tables generation each worker last read, one cache line each.

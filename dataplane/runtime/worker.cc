@@ -17,6 +17,7 @@ Worker::Worker(const WorkerConfig& cfg, LcoreCounters& counters)
       proxy_(cfg_.proxy, cfg_.index, tcp_, timers_, clusters_, *cfg_.registry, cfg_.tsc_hz),
       http_(cfg_.http, cfg_.index, tcp_, timers_, clusters_, *cfg_.registry, cfg_.config, cfg_.tsc_hz) {
   impair_seen_.resize(cfg_.impair.size());
+  if (cfg_.link_ups != nullptr) announced_.resize(cfg_.net.ifaces.size());
   for (size_t p = 0; p < cfg_.impair.size(); ++p) {
     const drv::ImpairConfig& ic = cfg_.impair[p];
     if (!ic.enabled()) {
@@ -51,6 +52,15 @@ void Worker::export_impair_counters() {
   }
 }
 
+void Worker::announce_link_ups() {
+  for (size_t p = 0; p < announced_.size(); ++p) {
+    const uint32_t ups = cfg_.link_ups[p].load(std::memory_order_relaxed);
+    if (ups == announced_[p]) continue;
+    announced_[p] = ups;
+    net_.announce(static_cast<unsigned>(p));
+  }
+}
+
 int Worker::main(void* self) { return static_cast<Worker*>(self)->run(); }
 
 int Worker::run() {
@@ -60,6 +70,7 @@ int Worker::run() {
   constexpr uint16_t kCap = 2 * net::kBurst;  // room for impairment duplicates
   rte_mbuf* pkts[kCap];
   cfg_.config->register_reader(cfg_.index);
+  cfg_.pollers->online(cfg_.index);
   uint64_t seen_generation = 0;
 
   while (!cfg_.stop->load(std::memory_order_relaxed)) {
@@ -94,6 +105,7 @@ int Worker::run() {
       work += n;
     }
     work += net_.poll_inbox();
+    if (cfg_.index == 0) announce_link_ups();
     work += timers_.advance(start);
     apps_.poll();
     clusters_.poll(tcp_.now_us());
@@ -102,6 +114,7 @@ int Worker::run() {
     export_impair_counters();
     // No pointer from tables() is held past here: the old tables may go.
     cfg_.config->quiescent(cfg_.index);
+    cfg_.pollers->quiescent(cfg_.index);
 
     counter_add(loop.iterations);
     if (work != 0) {
@@ -113,6 +126,7 @@ int Worker::run() {
     }
   }
   net_.flush();
+  cfg_.pollers->offline(cfg_.index);
   cfg_.config->unregister_reader(cfg_.index);
   return 0;
 }

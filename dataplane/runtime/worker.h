@@ -18,6 +18,7 @@
 #include "dataplane/tcp/stack.h"
 #include "dataplane/timer/timer_wheel.h"
 #include "drivers/impair.h"
+#include "drivers/pollers.h"
 
 namespace lg {
 
@@ -33,6 +34,8 @@ struct WorkerConfig {
   std::vector<drv::ImpairConfig> impair;  // per port; disabled entries cost nothing
   uint64_t tsc_hz = 0;
   config::TablePublisher* config = nullptr;       // RCU-published routing tables
+  drv::Pollers* pollers = nullptr;                 // quiescent once a pass, after the last burst
+  const std::atomic<uint32_t>* link_ups = nullptr;  // per port: times its link came up; worker 0 announces us
   std::atomic<uint64_t>* seen_generation = nullptr;  // this worker's slot: tables generation last read
   upstream::UpstreamRegistry* registry = nullptr;    // cluster/listener counters and shared limits
   l4::ProxyConfig proxy;
@@ -53,6 +56,8 @@ class Worker {
   // The impairment stages count for themselves; add what changed to the
   // port's counters (only ports with impairment configured).
   void export_impair_counters();
+  // A port whose link came up since the last pass gets our addresses announced.
+  void announce_link_ups();
 
   WorkerConfig cfg_;
   LcoreCounters& counters_;
@@ -66,6 +71,7 @@ class Worker {
   bool draining_ = false;
   std::vector<std::unique_ptr<drv::ImpairStage>> rx_impair_, tx_impair_;  // per port
   std::vector<drv::ImpairStats> impair_seen_;  // per port: both directions, as last exported
+  std::vector<uint32_t> announced_;            // per port: link_ups last announced
 };
 
 }  // namespace lg

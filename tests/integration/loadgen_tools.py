@@ -3,6 +3,7 @@ the generator and checks it left nothing behind (EAL run directory,
 hugepage files, taps), and the JSON it writes."""
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -34,6 +35,7 @@ class Loadgen:
             cmd = ["taskset", "-c", str(cpu), *cmd]
         self.cmd = cmd
         self.proc: Optional[subprocess.Popen] = None
+        self.killed = False
 
     def start(self) -> "Loadgen":
         self._out = open(self.out_path, "w")
@@ -60,6 +62,17 @@ class Loadgen:
             self.proc.wait()
             return None
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash or the OOM killer would; removes the EAL files
+        the process could not."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+        self.killed = True
+        shutil.rmtree(lgtest.DPDK_RUN_DIR / self.prefix, ignore_errors=True)
+        for f in lgtest.hugepage_files(self.prefix):
+            os.unlink(f)
+
     def cleanup(self) -> list[str]:
         """Stops the process; returns what it left behind (should be
         nothing), and how it ended if not cleanly (with its log)."""
@@ -68,7 +81,7 @@ class Loadgen:
             if hasattr(self, f):
                 getattr(self, f).close()
         left = []
-        if rc not in (0, 1):  # 1: a run-time failure a test provoked on purpose
+        if rc not in (0, 1) and not self.killed:  # 1: a run-time failure a test provoked on purpose
             left.append(f"{self.prefix} ended with {rc} (None: killed after SIGINT timed out):\n{self.log_text()}")
         if (lgtest.DPDK_RUN_DIR / self.prefix).exists():
             left.append(str(lgtest.DPDK_RUN_DIR / self.prefix))

@@ -2,6 +2,7 @@
 (bounded queue, exactly max_solicits tries, then the waiting packets are
 dropped) and more next hops than the table holds."""
 import ipaddress
+import socket
 import struct
 import time
 
@@ -114,4 +115,35 @@ def test_more_next_hops_than_the_table_holds(linegate):
     fresh = echo6_frame(mac, ipaddress.IPv6Address(base + 0x9999).packed, dst, 1)
     assert lgtest.send_frames(lg.tap, [fresh]) == 1
     assert lg.wait_counter("nd_solicitations_sent", ns0 + 1) >= ns0 + 1
+    assert_ping(lg.ip4, count=3)
+
+
+def test_link_coming_up_announces_our_addresses(linegate):
+    """When a port's link comes up, linegate announces its addresses: an ARP
+    Announcement (RFC 5227 §2.3) and unsolicited overriding advertisements
+    (RFC 4861 §7.2.6), so peers that cached a previous process's MAC for
+    them follow at once instead of after their reachable time."""
+    lg = linegate()
+    assert lgtest.wait_until(lambda: "port p0: link up" in lg.log_text(), 5), lg.log_text()
+    mac = bytes.fromhex(lg.mac.replace(":", ""))
+    ip4 = socket.inet_aton(lg.ip4)
+    ip6 = socket.inet_pton(socket.AF_INET6, lg.ip6)
+
+    def arp_announcement(f: bytes) -> bool:
+        return (f[:6] == b"\xff" * 6 and f[12:14] == b"\x08\x06" and f[20:22] == b"\x00\x01"
+                and f[22:28] == mac and f[28:32] == ip4 and f[38:42] == ip4)
+
+    def unsolicited_advert(f: bytes) -> bool:
+        return (f[:6] == bytes.fromhex("333300000001") and f[12:14] == b"\x86\xdd" and f[20] == 58
+                and f[54] == 136 and f[58] == 0x20 and f[62:78] == ip6)
+
+    before = lg.stats()["port.p0.address_announcements_sent"]
+    with lgtest.Sniffer(lg.tap) as s:
+        # Carrier, not the interface: the sniffer stays bound through it.
+        lgtest.run(["ip", "link", "set", lg.tap, "carrier", "off"])
+        assert lgtest.wait_until(lambda: "port p0: link down" in lg.log_text(), 5), lg.log_text()
+        lgtest.run(["ip", "link", "set", lg.tap, "carrier", "on"])
+        assert s.wait_for(arp_announcement, timeout=5), "no ARP announcement"
+        assert s.wait_for(unsolicited_advert, timeout=5), "no unsolicited neighbor advertisement"
+    assert lg.wait_counter("address_announcements_sent", before + 3) == before + 3
     assert_ping(lg.ip4, count=3)

@@ -537,6 +537,53 @@ TEST_F(NetTest, SolicitedAdvertisementResolvesAndFlushes) {
   EXPECT_EQ(events(Event::neigh_resolved), 1u);
 }
 
+// A port came up (a new process on the link): peers holding another MAC for
+// our addresses learn ours from an ARP Announcement (RFC 5227 §2.3) and
+// unsolicited, overriding advertisements (RFC 4861 §7.2.6).
+TEST_F(NetTest, AnnouncementTellsTheLinkOurAddresses) {
+  worker_->announce(0);
+  worker_->flush();
+  auto out = drain();
+  ASSERT_EQ(out.size(), 3u);
+  const Bytes& a = out[0].b;
+  const rte_ether_addr broadcast{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
+  EXPECT_TRUE(rte_is_same_ether_addr(&broadcast, reinterpret_cast<const rte_ether_addr*>(a.data())));
+  EXPECT_EQ(out[0].type(), 0x0806);
+  EXPECT_EQ(get16(a, 14 + 6), 1) << "a request";
+  EXPECT_EQ(0, std::memcmp(&a[14 + 8], kOurMac.addr_bytes, 6));
+  uint32_t sip, tip;
+  std::memcpy(&sip, &a[14 + 14], 4);
+  std::memcpy(&tip, &a[14 + 24], 4);
+  EXPECT_EQ(sip, ip4("10.77.0.2"));
+  EXPECT_EQ(tip, ip4("10.77.0.2")) << "sender and target are both our address";
+  const Ip6 all_nodes = ip6("ff02::1");
+  const rte_ether_addr all_nodes_mac{{0x33, 0x33, 0, 0, 0, 1}};
+  const Ip6 targets[] = {ip6("fd77::2"), link_local_from_mac(kOurMac)};
+  for (int i = 0; i < 2; ++i) {
+    const Bytes& r = out[1 + i].b;
+    EXPECT_TRUE(rte_is_same_ether_addr(&all_nodes_mac, reinterpret_cast<const rte_ether_addr*>(r.data())));
+    EXPECT_EQ(0, std::memcmp(&r[14 + 24], all_nodes.b, 16));
+    const size_t icmp_off = 54, len = r.size() - icmp_off;
+    EXPECT_EQ(r[icmp_off], 136);
+    EXPECT_EQ(r[icmp_off + 4], 0x20) << "override, not solicited";
+    EXPECT_EQ(0, std::memcmp(&r[icmp_off + 8], targets[i].b, 16));
+    EXPECT_EQ(0, std::memcmp(&r[icmp_off + 26], kOurMac.addr_bytes, 6));
+    EXPECT_EQ(inet_sum(&r[icmp_off], len, pseudo6(targets[i], all_nodes, static_cast<uint32_t>(len), 58)), 0xffff);
+  }
+}
+
+// The other side of it: a known neighbor announcing a new MAC is followed.
+TEST_F(NetTest, ArpAnnouncementMovesAKnownNeighborToItsNewMac) {
+  arp_from_peer();
+  const rte_ether_addr moved{{0x02, 0, 0, 0, 0x77, 0x99}};
+  const rte_ether_addr broadcast{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
+  inject(eth(broadcast, moved, 0x0806, arp(1, moved, ip4("10.77.0.1"), ip4("10.77.0.1"))));
+  EXPECT_TRUE(drain().empty()) << "an announcement is not answered";
+  rte_ether_addr mac;
+  ASSERT_TRUE(worker_->neighbors().lookup(0, NeighAddr::v4(ip4("10.77.0.1")), nullptr, &mac));
+  EXPECT_TRUE(rte_is_same_ether_addr(&mac, &moved));
+}
+
 TEST_F(NetTest, VlanPortAnswersTaggedAndRejectsOthers) {
   rebuild({.vlan = 100, .gateway = true});
   inject(eth(kOurMac, kPeerMac, 0x0806, arp(1, kPeerMac, ip4("10.77.0.1"), ip4("10.77.0.2")), 100));
