@@ -20,8 +20,6 @@
 // Memory per route: serialized snapshot, the snapshot in memory (protobuf's
 // SpaceUsedLong), runtime tables; and jemalloc's allocated-bytes delta over
 // holding one snapshot plus its tables.
-#include <rte_eal.h>
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -43,6 +41,7 @@
 #include "ctrl/validate/analyze.h"
 #include "dataplane/config/publisher.h"
 #include "dataplane/config/runtime_tables.h"
+#include "dataplane/runtime/eal.h"
 
 namespace lg::bench {
 namespace {
@@ -304,13 +303,8 @@ int main(int argc, char** argv) {
     services = 10;
     reps = 1;
   }
-  const std::string prefix = "--file-prefix=lg-config-bench-" + std::to_string(getpid());
-  const char* eal_argv[] = {"config-bench", "--no-huge", "--no-pci", "--no-shconf", "--no-telemetry", "-l", "0",
-                            "-m", "128", "--log-level=lib.*:warning", prefix.c_str()};
-  if (rte_eal_init(static_cast<int>(std::size(eal_argv)), const_cast<char**>(eal_argv)) < 0) {
-    fprintf(stderr, "EAL init failed\n");
-    return 1;
-  }
+  lg::ScratchEal eal("config-bench", 128);
+  if (!eal.ok()) return 1;
   lg::bench::json all = lg::bench::json::array();
   printf("%8s %9s %9s %9s %9s %9s | %9s %9s %9s | %9s %9s %9s %9s\n", "routes", "parse", "analyze", "compile",
          "serialize", "tables", "push", "swap", "total", "wire B/r", "pb B/r", "tbl B/r", "heap B/r");
@@ -326,6 +320,5 @@ int main(int argc, char** argv) {
     all.push_back(std::move(r));
   }
   if (!json_path.empty()) std::ofstream(json_path) << all.dump(2) << "\n";
-  rte_eal_cleanup();
   return 0;
 }

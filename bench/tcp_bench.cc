@@ -30,6 +30,7 @@
 #include <string>
 
 #include "bench/tcp_pair.h"
+#include "dataplane/runtime/eal.h"
 
 namespace lg::bench {
 namespace {
@@ -618,21 +619,9 @@ int main(int argc, char** argv) {
     if (app.count("--timeout") == 0) o.timeout_s = 60;
   }
 
-  const std::string prefix = "--file-prefix=lg-bench-" + std::to_string(getpid());
   // No hugepages by default, so the run does not depend on what the host
-  // reserved (and leaves nothing behind); --huge uses them (512 MiB).
-  std::vector<const char*> eal_argv = {"linegate-tcp-bench", "--no-pci", "--no-shconf", "--no-telemetry", "-l", "0",
-                                       "--log-level=lib.*:warning", prefix.c_str()};
-  if (huge) {
-    eal_argv.insert(eal_argv.end(), {"-m", "512", "--in-memory"});
-  } else {
-    eal_argv.insert(eal_argv.end(), {"--no-huge", "-m", "1024"});
-  }
-  if (rte_eal_init(static_cast<int>(eal_argv.size()), const_cast<char**>(eal_argv.data())) < 0) {
-    std::fprintf(stderr, "EAL init failed: %s\n", rte_strerror(rte_errno));
-    return 1;
-  }
-  const int rc = lg::bench::run(o);
-  rte_eal_cleanup();
-  return rc;
+  // reserved; --huge uses them (512 MiB).
+  lg::ScratchEal eal("tcp-bench", huge ? 512 : 1024, huge);
+  if (!eal.ok()) return 1;
+  return lg::bench::run(o);
 }

@@ -1,6 +1,11 @@
 #include "dataplane/runtime/eal.h"
 
+#include <rte_eal.h>
+#include <rte_errno.h>
 #include <sched.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include <algorithm>
 #include <filesystem>
@@ -122,6 +127,26 @@ void remove_runtime_dir(const std::string& dir) {
   if (dir.empty() || dir == "/") return;
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
+}
+
+ScratchEal::ScratchEal(const std::string& name, unsigned memory_mb, bool hugepages) {
+  const std::string prefix = "--file-prefix=lg-" + name + "-" + std::to_string(getpid());
+  const std::string memory = std::to_string(memory_mb);
+  std::vector<const char*> argv = {name.c_str(), "--no-pci", "--no-shconf", "--no-telemetry", "-l", "0",
+                                   "-m", memory.c_str(), "--log-level=lib.*:warning", prefix.c_str()};
+  argv.push_back(hugepages ? "--in-memory" : "--no-huge");
+  if (rte_eal_init(static_cast<int>(argv.size()), const_cast<char**>(argv.data())) < 0) {
+    fprintf(stderr, "EAL init failed: %s\n", rte_strerror(rte_errno));
+    return;
+  }
+  ok_ = true;
+  runtime_dir_ = rte_eal_get_runtime_dir();
+}
+
+ScratchEal::~ScratchEal() {
+  if (!ok_) return;
+  rte_eal_cleanup();
+  remove_runtime_dir(runtime_dir_);
 }
 
 }  // namespace lg

@@ -34,4 +34,20 @@ std::vector<int> allowed_cpus();
 // Remove EAL's runtime directory (/var/run/dpdk/<prefix>) after rte_eal_cleanup.
 void remove_runtime_dir(const std::string& dir);
 
+// EAL for unit tests and micro-benchmarks: lcore 0 only, no devices, shared
+// config or telemetry; `memory_mb` of heap, from hugepages only when asked.
+// Its file prefix is lg-<name>-<pid>; nothing is left under /var/run/dpdk.
+class ScratchEal {
+ public:
+  ScratchEal(const std::string& name, unsigned memory_mb, bool hugepages = false);
+  ~ScratchEal();  // rte_eal_cleanup, runtime directory removed
+  ScratchEal(const ScratchEal&) = delete;
+  ScratchEal& operator=(const ScratchEal&) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  bool ok_ = false;
+  std::string runtime_dir_;
+};
+
 }  // namespace lg

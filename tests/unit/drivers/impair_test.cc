@@ -1,10 +1,8 @@
 #include "drivers/impair.h"
 
 #include <gtest/gtest.h>
-#include <rte_eal.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -15,6 +13,8 @@
 #include <numeric>
 #include <string>
 #include <vector>
+
+#include "dataplane/runtime/eal.h"
 
 namespace lg::drv {
 namespace {
@@ -652,14 +652,7 @@ TEST(ImpairValidateTest, NamesTheFieldAndTheRange) {
 // EAL in memory only (no hugepages, devices or files) so mbufs can be made.
 int main(int argc, char** argv) {
   testing::InitGoogleTest(&argc, argv);
-  const std::string prefix = "--file-prefix=impair-" + std::to_string(getpid());
-  const char* eal_argv[] = {"impair_test", "--no-huge", "--no-pci", "--no-shconf", "--no-telemetry", "-l", "0",
-                            "-m", "256", "--log-level=lib.*:warning", prefix.c_str()};
-  if (rte_eal_init(static_cast<int>(std::size(eal_argv)), const_cast<char**>(eal_argv)) < 0) {
-    std::fprintf(stderr, "EAL init failed\n");
-    return 1;
-  }
-  const int rc = RUN_ALL_TESTS();
-  rte_eal_cleanup();
-  return rc;
+  lg::ScratchEal eal("impair", 256);
+  if (!eal.ok()) return 1;
+  return RUN_ALL_TESTS();
 }
