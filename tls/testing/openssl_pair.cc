@@ -42,40 +42,69 @@ Bytes drain(BIO* from) {
   return out;
 }
 
+SSL_CTX* pinned_context(const SSL_METHOD* method, const PairOptions& o, std::string* error) {
+  SSL_CTX* ctx = SSL_CTX_new(method);
+  const int v = o.version == tls::Version::tls13 ? TLS1_3_VERSION : TLS1_2_VERSION;
+  SSL_CTX_set_min_proto_version(ctx, v);
+  SSL_CTX_set_max_proto_version(ctx, v);
+  const int ok = o.version == tls::Version::tls13 ? SSL_CTX_set_ciphersuites(ctx, o.suite.c_str())
+                                                  : SSL_CTX_set_cipher_list(ctx, o.suite.c_str());
+  if (ok != 1) {
+    *error = "unknown suite " + o.suite;
+    SSL_CTX_free(ctx);
+    return nullptr;
+  }
+  return ctx;
+}
+
 }  // namespace
 
-void OpenSslPair::keylog(const SSL* ssl, const char* line) {
-  auto* self = static_cast<OpenSslPair*>(SSL_get_app_data(ssl));
-  const std::string l(line);
-  const size_t a = l.find(' '), b = l.find(' ', a + 1);
-  if (self != nullptr && a != std::string::npos && b != std::string::npos)
-    self->secrets_[l.substr(0, a)] = from_hex(l.substr(b + 1));
+Bytes seal_one(tls::RecordProtection& tx, tls::AeadEngine& engine, tls::ContentType type, const Bytes& plain) {
+  Bytes rec(tx.prefix_len() + plain.size() + tx.suffix_len());
+  std::copy(plain.begin(), plain.end(), rec.begin() + static_cast<long>(tx.prefix_len()));
+  tls::AeadOp op;
+  rec.resize(tx.prepare_seal(type, rec.data(), plain.size(), &op));
+  engine.seal({&op, 1});
+  return rec;
 }
+
+tls::OpenStatus open_one(tls::RecordProtection& rx, tls::AeadEngine& engine, Bytes record, tls::ContentType* type,
+                         Bytes* plain) {
+  tls::AeadOp op;
+  tls::OpenStatus st = rx.prepare_open(record.data(), record.size(), &op);
+  if (st != tls::OpenStatus::ok) return st;
+  engine.open({&op, 1});
+  const uint8_t* p = nullptr;
+  size_t n = 0;
+  st = rx.finish_open(record.data(), op, type, &p, &n);
+  if (st == tls::OpenStatus::ok) plain->assign(p, p + n);
+  return st;
+}
+
+SSL_CTX* server_context(const PairOptions& o, std::string* error) {
+  SSL_CTX* ctx = pinned_context(TLS_server_method(), o, error);
+  if (ctx == nullptr) return nullptr;
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  X509* cert = self_signed(key);
+  SSL_CTX_use_certificate(ctx, cert);
+  SSL_CTX_use_PrivateKey(ctx, key);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  SSL_CTX_set_num_tickets(ctx, 0);  // nothing under the application keys before the hand-over
+  tls::capture_key_log(ctx);
+  return ctx;
+}
+
+SSL_CTX* client_context(const PairOptions& o, std::string* error) { return pinned_context(TLS_client_method(), o, error); }
 
 std::unique_ptr<OpenSslPair> OpenSslPair::connect(const PairOptions& o, std::string* error) {
   std::unique_ptr<OpenSslPair> p(new OpenSslPair());
-  p->key_ = EVP_EC_gen("P-256");
-  p->cert_ = self_signed(p->key_);
-  p->sctx_ = SSL_CTX_new(TLS_server_method());
-  p->cctx_ = SSL_CTX_new(TLS_client_method());
-  const int v = o.version == tls::Version::tls13 ? TLS1_3_VERSION : TLS1_2_VERSION;
-  for (SSL_CTX* ctx : {p->sctx_, p->cctx_}) {
-    SSL_CTX_set_min_proto_version(ctx, v);
-    SSL_CTX_set_max_proto_version(ctx, v);
-    const int ok = o.version == tls::Version::tls13 ? SSL_CTX_set_ciphersuites(ctx, o.suite.c_str())
-                                               : SSL_CTX_set_cipher_list(ctx, o.suite.c_str());
-    if (ok != 1) {
-      *error = "unknown suite " + o.suite;
-      return nullptr;
-    }
-  }
-  SSL_CTX_use_certificate(p->sctx_, p->cert_);
-  SSL_CTX_use_PrivateKey(p->sctx_, p->key_);
-  SSL_CTX_set_num_tickets(p->sctx_, 0);  // nothing under the application keys before the hand-over
-  SSL_CTX_set_keylog_callback(p->sctx_, keylog);
+  p->sctx_ = server_context(o, error);
+  p->cctx_ = client_context(o, error);
+  if (p->sctx_ == nullptr || p->cctx_ == nullptr) return nullptr;
   p->server_ = SSL_new(p->sctx_);
   p->client_ = SSL_new(p->cctx_);
-  SSL_set_app_data(p->server_, p.get());
+  tls::attach_key_log(p->server_, &p->key_log_);
   p->to_server_ = BIO_new(BIO_s_mem());
   p->from_server_ = BIO_new(BIO_s_mem());
   p->to_client_ = BIO_new(BIO_s_mem());
@@ -94,34 +123,12 @@ std::unique_ptr<OpenSslPair> OpenSslPair::connect(const PairOptions& o, std::str
     *error = std::string("handshake: ") + ERR_error_string(ERR_get_error(), nullptr);
     return nullptr;
   }
-  if (!p->derive_keys(o, error)) return nullptr;
+  if (!tls::hand_over(p->server_, p->key_log_, &p->server_keys, error)) return nullptr;
+  if (p->server_keys.aead != o.aead) {
+    *error = std::string("negotiated ") + tls::aead_name(p->server_keys.aead) + ", not " + tls::aead_name(o.aead);
+    return nullptr;
+  }
   return p;
-}
-
-bool OpenSslPair::derive_keys(const PairOptions& o, std::string* error) {
-  hash_ = SSL_CIPHER_get_handshake_digest(SSL_get_current_cipher(server_));
-  if (o.version == tls::Version::tls13) {
-    if (!secrets_.contains("CLIENT_TRAFFIC_SECRET_0") || !secrets_.contains("SERVER_TRAFFIC_SECRET_0")) {
-      *error = "no traffic secrets in the key log";
-      return false;
-    }
-    client_secret = secrets_["CLIENT_TRAFFIC_SECRET_0"];
-    server_secret = secrets_["SERVER_TRAFFIC_SECRET_0"];
-    first_sequence = 0;
-    return (tls::tls13_traffic_keys(o.aead, hash_, client_secret, &client_write) &&
-            tls::tls13_traffic_keys(o.aead, hash_, server_secret, &server_write)) ||
-           (*error = "HKDF failed", false);
-  }
-  uint8_t cr[32], sr[32];
-  SSL_get_client_random(server_, cr, sizeof(cr));
-  SSL_get_server_random(server_, sr, sizeof(sr));
-  if (!secrets_.contains("CLIENT_RANDOM")) {
-    *error = "no master secret in the key log";
-    return false;
-  }
-  first_sequence = 1;  // each side's Finished was record 0 under the new keys (RFC 5246 §7.1)
-  return tls::tls12_key_block(o.aead, hash_, secrets_["CLIENT_RANDOM"], cr, sr, &client_write, &server_write) ||
-         (*error = "TLS PRF failed", false);
 }
 
 OpenSslPair::~OpenSslPair() {
@@ -129,8 +136,6 @@ OpenSslPair::~OpenSslPair() {
   SSL_free(server_);
   SSL_CTX_free(cctx_);
   SSL_CTX_free(sctx_);
-  X509_free(cert_);
-  EVP_PKEY_free(key_);
 }
 
 void OpenSslPair::to_client(const uint8_t* p, size_t n) const { BIO_write(to_client_, p, static_cast<int>(n)); }

@@ -1,18 +1,18 @@
 // An OpenSSL client and server joined by memory BIOs, for tests and
 // benchmarks of the record layer: a self-signed P-256 certificate, one
-// protocol version and suite, and the server's secrets from its key log, from
-// which its record keys are derived as linegate's handshake code takes them.
+// protocol version and suite, and the server's record keys as linegate's
+// handshake code takes them over (tls/session/hand_over).
 #pragma once
 
 #include <openssl/ssl.h>
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "tls/record/keys.h"
+#include "tls/record/protection.h"
+#include "tls/session/hand_over.h"
 
 namespace lg::tls_testing {
 
@@ -25,6 +25,18 @@ struct PairOptions {
   std::string suite;  // TLS 1.3 ciphersuite or TLS 1.2 cipher list
   tls::Aead aead = tls::Aead::aes_128_gcm;
 };
+
+// One record at a time through the engine, for tests: `plain` sealed as a
+// record of `type`; `record` (a copy) opened into *type and *plain.
+Bytes seal_one(tls::RecordProtection& tx, tls::AeadEngine& engine, tls::ContentType type, const Bytes& plain);
+tls::OpenStatus open_one(tls::RecordProtection& rx, tls::AeadEngine& engine, Bytes record, tls::ContentType* type,
+                         Bytes* plain);
+
+// Contexts pinned to o.version and o.suite: a server with a fresh
+// self-signed P-256 certificate (no session tickets, key log captured), and
+// a client that does not verify it. nullptr and *error on failure.
+SSL_CTX* server_context(const PairOptions& o, std::string* error);
+SSL_CTX* client_context(const PairOptions& o, std::string* error);
 
 class OpenSslPair {
  public:
@@ -41,25 +53,17 @@ class OpenSslPair {
   void client_to_server() const;
   void discard_server_output();  // OpenSSL's server writes into a null BIO from now on
 
-  const EVP_MD* hash() const { return hash_; }
-  // The server's receive (client_write) and send (server_write) keys and the
-  // sequence numbers the next records take; TLS 1.3 also the secrets.
-  tls::TrafficKeys client_write, server_write;
-  uint64_t first_sequence = 0;
-  Bytes client_secret, server_secret;
+  // The server's record layer as linegate takes it over: keys, the sequence
+  // numbers its next records take, TLS 1.3's secrets.
+  tls::HandOver server_keys;
 
  private:
   OpenSslPair() = default;
-  bool derive_keys(const PairOptions& o, std::string* error);
-  static void keylog(const SSL* ssl, const char* line);
 
-  EVP_PKEY* key_ = nullptr;
-  X509* cert_ = nullptr;
   SSL_CTX *sctx_ = nullptr, *cctx_ = nullptr;
   SSL *server_ = nullptr, *client_ = nullptr;
   BIO *to_server_ = nullptr, *from_server_ = nullptr, *to_client_ = nullptr, *from_client_ = nullptr;
-  const EVP_MD* hash_ = nullptr;
-  std::map<std::string, Bytes> secrets_;  // NSS key log labels → secret
+  tls::KeyLog key_log_;
 };
 
 }  // namespace lg::tls_testing

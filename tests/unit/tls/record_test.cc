@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 #include <string>
@@ -160,7 +161,7 @@ TEST_P(Records, SealedHereOpenedByOpenSsl) {
         const size_t n = (i == 0 && round == 0) ? 0 : (i == 1 && round == 0) ? kMaxPlaintext : rng_() % (kMaxPlaintext + 1);
         plain[i] = random_bytes(n);
         rec[i].resize(tx.prefix_len() + n + tx.suffix_len());
-        std::memcpy(rec[i].data() + tx.prefix_len(), plain[i].data(), n);
+        std::copy(plain[i].begin(), plain[i].end(), rec[i].begin() + static_cast<long>(tx.prefix_len()));
         rec_len[i] = tx.prepare_seal(ContentType::application_data, rec[i].data(), n, &ops[i]);
         ASSERT_EQ(rec_len[i], rec[i].size());
       }
@@ -211,20 +212,16 @@ TEST_P(Records, SealedByOpenSslOpenedHere) {
 
     const bool tamper = seq % 17 == 0;
     if (tamper) rec[5 + rng_() % (rec.size() - 5)] ^= 0x20;
-    AeadOp op;
-    ASSERT_EQ(rx.prepare_open(rec.data(), rec.size(), &op), OpenStatus::ok);
-    eng_->open({&op, 1});
     ContentType type;
-    const uint8_t* p;
-    size_t got;
-    const OpenStatus st = rx.finish_open(rec.data(), op, &type, &p, &got);
+    Bytes got;
+    const OpenStatus st = lg::tls_testing::open_one(rx, *eng_, rec, &type, &got);
     if (tamper) {
       EXPECT_EQ(st, OpenStatus::bad_record_mac) << "a flipped bit in record " << seq;
       continue;
     }
     ASSERT_EQ(st, OpenStatus::ok) << "record " << seq;
     EXPECT_EQ(type, ContentType::handshake);
-    EXPECT_EQ(Bytes(p, p + got), plain);
+    EXPECT_EQ(got, plain);
   }
 }
 
@@ -269,11 +266,12 @@ class OpenSslPeer : public testing::TestWithParam<TlsCase> {
     ASSERT_TRUE(pair_) << error;
     ASSERT_TRUE(pair_->from_server().empty()) << "the server wrote nothing after its handshake";
     // The server's records become ours, as linegate's handshake code will hand them over.
-    hash_ = pair_->hash();
-    client_secret_ = pair_->client_secret;
-    server_secret_ = pair_->server_secret;
-    rx_ = std::make_unique<RecordProtection>(GetParam().version, *eng_, pair_->client_write, pair_->first_sequence);
-    tx_ = std::make_unique<RecordProtection>(GetParam().version, *eng_, pair_->server_write, pair_->first_sequence);
+    const HandOver& k = pair_->server_keys;
+    hash_ = k.hash;
+    client_secret_ = k.rx_secret;
+    server_secret_ = k.tx_secret;
+    rx_ = std::make_unique<RecordProtection>(GetParam().version, *eng_, k.rx, k.rx_sequence);
+    tx_ = std::make_unique<RecordProtection>(GetParam().version, *eng_, k.tx, k.tx_sequence);
   }
 
   SSL* client() const { return pair_->client(); }
@@ -284,7 +282,7 @@ class OpenSslPeer : public testing::TestWithParam<TlsCase> {
     std::vector<AeadOp> ops(msgs.size());
     for (size_t i = 0; i < msgs.size(); ++i) {
       recs[i].resize(tx_->prefix_len() + msgs[i].size() + tx_->suffix_len());
-      std::memcpy(recs[i].data() + tx_->prefix_len(), msgs[i].data(), msgs[i].size());
+      std::copy(msgs[i].begin(), msgs[i].end(), recs[i].begin() + static_cast<long>(tx_->prefix_len()));
       ASSERT_EQ(tx_->prepare_seal(type, recs[i].data(), msgs[i].size(), &ops[i]), recs[i].size());
     }
     eng_->seal(ops);
@@ -318,19 +316,19 @@ class OpenSslPeer : public testing::TestWithParam<TlsCase> {
     while (wire_.size() - off >= 5) {
       const size_t len = 5 + (size_t{wire_[off + 3]} << 8 | wire_[off + 4]);
       if (wire_.size() - off < len) break;
-      AeadOp op;
-      EXPECT_EQ(rx_->prepare_open(wire_.data() + off, len, &op), OpenStatus::ok);
-      eng_->open({&op, 1});
       ContentType type;
-      const uint8_t* p;
-      size_t n;
-      EXPECT_EQ(rx_->finish_open(wire_.data() + off, op, &type, &p, &n), OpenStatus::ok);
+      Bytes plain;
+      EXPECT_EQ(lg::tls_testing::open_one(*rx_, *eng_, Bytes(wire_.begin() + static_cast<long>(off),
+                                                              wire_.begin() + static_cast<long>(off + len)),
+                                          &type, &plain),
+                OpenStatus::ok);
       if (type == ContentType::application_data) {
-        data.insert(data.end(), p, p + n);
+        data.insert(data.end(), plain.begin(), plain.end());
       } else {
         EXPECT_EQ(type, ContentType::handshake);
-        EXPECT_EQ(Bytes(p, p + 4), (Bytes{24, 0, 0, 1})) << "a KeyUpdate";
-        const bool requested = p[4] == 1;
+        EXPECT_EQ(plain.size() == 5 ? Bytes(plain.begin(), plain.begin() + 4) : plain, (Bytes{24, 0, 0, 1}))
+            << "a KeyUpdate";
+        const bool requested = plain.size() == 5 && plain[4] == 1;
         client_secret_ = next(client_secret_);
         TrafficKeys k;
         EXPECT_TRUE(tls13_traffic_keys(GetParam().aead, hash_, client_secret_, &k));
@@ -408,10 +406,7 @@ TEST_P(OpenSslPeer, KeyUpdatesEitherSideAsksFor) {
 
 TEST_P(OpenSslPeer, AForgedRecordIsRefusedByTheClient) {
   exchange(1);
-  Bytes rec(tx_->prefix_len() + 100 + tx_->suffix_len());
-  AeadOp op;
-  tx_->prepare_seal(ContentType::application_data, rec.data(), 100, &op);
-  eng_->seal({&op, 1});
+  Bytes rec = lg::tls_testing::seal_one(*tx_, *eng_, ContentType::application_data, Bytes(100, 'x'));
   rec[rec.size() - 1] ^= 1;
   pair_->to_client(rec.data(), rec.size());
   uint8_t buf[200];

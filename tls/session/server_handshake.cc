@@ -1,0 +1,87 @@
+#include "tls/session/server_handshake.h"
+
+#include <openssl/err.h>
+
+namespace lg::tls {
+
+namespace {
+
+// Records in a run of bytes OpenSSL wrote (it writes whole records).
+uint64_t count_records(const uint8_t* p, size_t n) {
+  uint64_t records = 0;
+  for (size_t off = 0; off + kHeaderLen <= n; ++records) off += kHeaderLen + (size_t{p[off + 3]} << 8 | p[off + 4]);
+  return records;
+}
+
+}  // namespace
+
+ServerHandshake::ServerHandshake(SSL_CTX* ctx) : ssl_(SSL_new(ctx)) {
+  if (ssl_ == nullptr) {
+    state_ = State::failed;
+    failure_ = "cannot create an SSL object";
+    return;
+  }
+  rbio_ = BIO_new(BIO_s_mem());
+  wbio_ = BIO_new(BIO_s_mem());
+  BIO_set_mem_eof_return(rbio_, -1);  // empty means "wait for more", not EOF
+  SSL_set_bio(ssl_, rbio_, wbio_);
+  SSL_set_accept_state(ssl_);
+  attach_key_log(ssl_, &log_);
+}
+
+ServerHandshake::~ServerHandshake() { SSL_free(ssl_); }
+
+ServerHandshake::State ServerHandshake::input(const uint8_t* data, size_t len) {
+  if (state_ != State::in_progress) return state_;
+  if (len > 0 && BIO_write(rbio_, data, static_cast<int>(len)) != static_cast<int>(len)) {
+    state_ = State::failed;
+    failure_ = "out of memory";
+    return state_;
+  }
+  const size_t written_before = BIO_ctrl_pending(wbio_);
+  ERR_clear_error();
+  const int rc = SSL_do_handshake(ssl_);
+  if (rc == 1) {
+    state_ = State::done;
+    // TLS 1.3: what the completing call wrote is session tickets, under the
+    // server's application keys (RFC 8446 §4.6.1); our records follow them.
+    if (SSL_version(ssl_) == TLS1_3_VERSION) {
+      char* p = nullptr;
+      const long n = BIO_get_mem_data(wbio_, &p);
+      if (n > 0 && static_cast<size_t>(n) > written_before)
+        app_records_written_ = count_records(reinterpret_cast<uint8_t*>(p) + written_before,
+                                             static_cast<size_t>(n) - written_before);
+    }
+    return state_;
+  }
+  const int err = SSL_get_error(ssl_, rc);
+  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return state_;
+  state_ = State::failed;
+  const unsigned long e = ERR_peek_error();
+  failure_ = e != 0 ? ERR_reason_error_string(e) ? ERR_reason_error_string(e) : "handshake failed"
+                    : "handshake failed (" + std::to_string(err) + ")";
+  return state_;
+}
+
+size_t ServerHandshake::pending_output() const { return BIO_ctrl_pending(wbio_); }
+
+size_t ServerHandshake::take_output(uint8_t* out, size_t cap) {
+  const int n = BIO_read(wbio_, out, static_cast<int>(std::min<size_t>(cap, INT32_MAX)));
+  return n > 0 ? static_cast<size_t>(n) : 0;
+}
+
+bool ServerHandshake::hand_over(HandOver* out, std::vector<uint8_t>* leftover, std::string* error) {
+  if (state_ != State::done) {
+    *error = "the handshake is not done";
+    return false;
+  }
+  if (!tls::hand_over(ssl_, log_, out, error)) return false;
+  out->tx_sequence += app_records_written_;
+  // OpenSSL reads a record at a time (no read-ahead): whatever it has not
+  // taken from the memory BIO came after the client's Finished.
+  leftover->resize(BIO_ctrl_pending(rbio_));
+  if (!leftover->empty()) BIO_read(rbio_, leftover->data(), static_cast<int>(leftover->size()));
+  return true;
+}
+
+}  // namespace lg::tls

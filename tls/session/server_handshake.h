@@ -1,0 +1,54 @@
+// A TLS server handshake run by OpenSSL over byte streams (memory BIOs): the
+// TCP stack hands in what arrived and takes what to send. When it is done on
+// an offloadable suite, linegate's record layer takes over: the keys, the
+// sequence numbers OpenSSL already used (TLS 1.3 session tickets), and the
+// bytes that arrived behind the client's Finished, which are records under
+// the client's application keys.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tls/session/hand_over.h"
+
+namespace lg::tls {
+
+class ServerHandshake {
+ public:
+  enum class State : uint8_t { in_progress, done, failed };
+
+  // ctx must have capture_key_log() installed.
+  explicit ServerHandshake(SSL_CTX* ctx);
+  ~ServerHandshake();
+  ServerHandshake(const ServerHandshake&) = delete;
+  ServerHandshake& operator=(const ServerHandshake&) = delete;
+
+  // Bytes from the client; runs the handshake as far as they allow.
+  State input(const uint8_t* data, size_t len);
+  State state() const { return state_; }
+  // Bytes for the client (flights, tickets, an alert on failure).
+  size_t pending_output() const;
+  size_t take_output(uint8_t* out, size_t cap);
+
+  // After done, with pending_output() taken: the record layer's start and
+  // the bytes received behind the handshake. false with *error when the
+  // suite stays on OpenSSL (use ssl() then) or the keys cannot be had.
+  bool hand_over(HandOver* out, std::vector<uint8_t>* leftover, std::string* error);
+
+  const std::string& failure() const { return failure_; }  // OpenSSL's reason, once failed
+  SSL* ssl() const { return ssl_; }
+
+ private:
+  SSL* ssl_ = nullptr;
+  BIO* rbio_ = nullptr;  // owned by ssl_
+  BIO* wbio_ = nullptr;
+  KeyLog log_;
+  State state_ = State::in_progress;
+  uint64_t app_records_written_ = 0;  // TLS 1.3: records OpenSSL sealed under the application keys
+  std::string failure_;
+};
+
+}  // namespace lg::tls
