@@ -11,43 +11,13 @@
 #include <string>
 
 #include "tls/record/protection.h"
-#include "tls/testing/openssl_pair.h"
+#include "tls/testing/peers.h"
 
 namespace lg::tls {
 namespace {
 
 using lg::tls_testing::Bytes;
 using lg::tls_testing::PairOptions;
-
-struct Client {
-  explicit Client(SSL_CTX* ctx) : ssl(SSL_new(ctx)), in(BIO_new(BIO_s_mem())), out(BIO_new(BIO_s_mem())) {
-    SSL_set_bio(ssl, in, out);
-    SSL_set_connect_state(ssl);
-  }
-  ~Client() { SSL_free(ssl); }
-  Bytes written() const {
-    Bytes b(BIO_ctrl_pending(out));
-    if (!b.empty()) BIO_read(out, b.data(), static_cast<int>(b.size()));
-    return b;
-  }
-  SSL* ssl;
-  BIO *in, *out;
-};
-
-// Flights both ways until the server is done or failed; after_client_step
-// runs after each of the client's handshake steps.
-template <typename F>
-void run(ServerHandshake& hs, Client& c, F after_client_step) {
-  for (int i = 0; i < 10 && hs.state() == ServerHandshake::State::in_progress; ++i) {
-    SSL_do_handshake(c.ssl);
-    after_client_step();
-    const Bytes b = c.written();
-    hs.input(b.data(), b.size());
-    Bytes out(hs.pending_output());
-    out.resize(hs.take_output(out.data(), out.size()));
-    BIO_write(c.in, out.data(), static_cast<int>(out.size()));
-  }
-}
 
 struct Ctx {
   SSL_CTX *server = nullptr, *client = nullptr;
@@ -75,14 +45,14 @@ TEST_P(Handshake, RecordLayerTakesOverAfterTicketsWithPipelinedData) {
   const bool tls13 = GetParam().version == Version::tls13;
   SSL_CTX_set_num_tickets(ctx_.server, 2);
   ServerHandshake hs(ctx_.server);
-  Client c(ctx_.client);
+  tls_testing::MemoryClient c(ctx_.client);
   const std::string request = "GET / HTTP/1.1\r\nhost: linegate.test\r\n\r\n";
   bool sent = false;
-  run(hs, c, [&] {
-    if (SSL_is_init_finished(c.ssl) && !sent) {
+  tls_testing::handshake(hs, c, [&] {
+    if (SSL_is_init_finished(c.ssl()) && !sent) {
       // TLS 1.3: the client is done once it sent Finished; its first
       // request travels in the same bytes.
-      EXPECT_EQ(SSL_write(c.ssl, request.data(), static_cast<int>(request.size())), static_cast<int>(request.size()));
+      EXPECT_EQ(SSL_write(c.ssl(), request.data(), static_cast<int>(request.size())), static_cast<int>(request.size()));
       sent = true;
     }
   });
@@ -97,7 +67,7 @@ TEST_P(Handshake, RecordLayerTakesOverAfterTicketsWithPipelinedData) {
   RecordProtection rx(h.version, *eng_, h.rx, h.rx_sequence), tx(h.version, *eng_, h.tx, h.tx_sequence);
 
   if (!sent) {  // TLS 1.2: the client finishes after the server; it writes now
-    ASSERT_EQ(SSL_write(c.ssl, request.data(), static_cast<int>(request.size())), static_cast<int>(request.size()));
+    ASSERT_EQ(SSL_write(c.ssl(), request.data(), static_cast<int>(request.size())), static_cast<int>(request.size()));
     leftover = c.written();
   }
   ASSERT_GE(leftover.size(), kHeaderLen) << "the request's record";
@@ -109,9 +79,9 @@ TEST_P(Handshake, RecordLayerTakesOverAfterTicketsWithPipelinedData) {
 
   const std::string response = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
   const Bytes rec = tls_testing::seal_one(tx, *eng_, ContentType::application_data, Bytes(response.begin(), response.end()));
-  BIO_write(c.in, rec.data(), static_cast<int>(rec.size()));
+  c.receive(rec.data(), rec.size());
   char got[256];
-  const int r = SSL_read(c.ssl, got, sizeof(got));
+  const int r = SSL_read(c.ssl(), got, sizeof(got));
   ASSERT_EQ(r, static_cast<int>(response.size())) << ERR_error_string(ERR_get_error(), nullptr);
   EXPECT_EQ(std::string(got, static_cast<size_t>(r)), response);
 }
@@ -136,8 +106,8 @@ TEST(HandshakeEdge, SuiteWithoutOffloadStaysOnOpenSsl) {
   Ctx ctx{tls_testing::server_context(cbc, &error), tls_testing::client_context(cbc, &error)};
   ASSERT_TRUE(ctx.server && ctx.client) << error;
   ServerHandshake hs(ctx.server);
-  Client c(ctx.client);
-  run(hs, c, [] {});
+  tls_testing::MemoryClient c(ctx.client);
+  tls_testing::handshake(hs, c);
   ASSERT_EQ(hs.state(), ServerHandshake::State::done) << hs.failure();
   HandOver h;
   Bytes leftover;
