@@ -76,7 +76,12 @@ MemoryClient::MemoryClient(SSL_CTX* ctx) : ssl_(SSL_new(ctx)), in_(BIO_new(BIO_s
   SSL_set_connect_state(ssl_);
 }
 
-MemoryClient::~MemoryClient() { SSL_free(ssl_); }
+MemoryClient::~MemoryClient() {
+  // A client that leaves without close_notify loses its session (OpenSSL
+  // marks it not resumable), as a browser's would.
+  if (SSL_is_init_finished(ssl_)) SSL_shutdown(ssl_);
+  SSL_free(ssl_);
+}
 
 Bytes MemoryClient::written() const {
   Bytes b(BIO_ctrl_pending(out_));
