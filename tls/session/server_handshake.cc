@@ -57,15 +57,15 @@ ServerHandshake::State ServerHandshake::input(const uint8_t* data, size_t len) {
   const int err = SSL_get_error(ssl_, rc);
   if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return state_;
   state_ = State::failed;
-  const unsigned long e = ERR_peek_error();
-  failure_ = e != 0 ? ERR_reason_error_string(e) ? ERR_reason_error_string(e) : "handshake failed"
-                    : "handshake failed (" + std::to_string(err) + ")";
+  const char* reason = ERR_reason_error_string(ERR_peek_error());  // nullptr when the queue is empty
+  failure_ = reason != nullptr ? reason : "handshake failed (SSL error " + std::to_string(err) + ")";
   return state_;
 }
 
-size_t ServerHandshake::pending_output() const { return BIO_ctrl_pending(wbio_); }
+size_t ServerHandshake::pending_output() const { return wbio_ != nullptr ? BIO_ctrl_pending(wbio_) : 0; }
 
 size_t ServerHandshake::take_output(uint8_t* out, size_t cap) {
+  if (wbio_ == nullptr) return 0;
   const int n = BIO_read(wbio_, out, static_cast<int>(std::min<size_t>(cap, INT32_MAX)));
   return n > 0 ? static_cast<size_t>(n) : 0;
 }

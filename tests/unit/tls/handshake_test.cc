@@ -129,5 +129,16 @@ TEST(HandshakeEdge, PlaintextHttpIsRefused) {
   EXPECT_FALSE(hs.hand_over(&h, &leftover, &error));
 }
 
+TEST(HandshakeEdge, NoContextIsAFailureNotACrash) {
+  ServerHandshake hs(nullptr);  // SSL_new refuses
+  EXPECT_EQ(hs.state(), ServerHandshake::State::failed);
+  EXPECT_EQ(hs.failure(), "cannot create an SSL object");
+  const uint8_t hello[5] = {22, 3, 1, 0, 0};
+  EXPECT_EQ(hs.input(hello, sizeof(hello)), ServerHandshake::State::failed);
+  EXPECT_EQ(hs.pending_output(), 0u);
+  uint8_t out[8];
+  EXPECT_EQ(hs.take_output(out, sizeof(out)), 0u);
+}
+
 }  // namespace
 }  // namespace lg::tls
