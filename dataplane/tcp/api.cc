@@ -19,21 +19,8 @@ void TcpStack::unlisten(uint16_t port) {
   if (Listener* l = find_listener(port)) l->active = false;
 }
 
-uint32_t TcpStack::peek(const Conn* c, uint32_t from, void* buf, uint32_t len) const {
-  auto* out = static_cast<uint8_t*>(buf);
-  uint32_t copied = 0, skip = from;
-  for (const rte_mbuf* m = c->rcvq.head; m != nullptr && copied < len; m = m->next) {
-    const uint32_t n = m->data_len;
-    if (skip >= n) {
-      skip -= n;
-      continue;
-    }
-    const uint32_t take = std::min(n - skip, len - copied);
-    std::memcpy(out + copied, rte_pktmbuf_mtod_offset(m, const uint8_t*, skip), take);
-    copied += take;
-    skip = 0;
-  }
-  return copied;
+uint32_t TcpStack::raw_peek(const Conn* c, uint32_t from, void* buf, uint32_t len) const {
+  return c->rcvq.peek(from, buf, len);
 }
 
 void TcpStack::set_keepalive(Conn* c, uint32_t idle_ms, uint32_t interval_ms, uint8_t probes) {
@@ -100,13 +87,13 @@ Conn* TcpStack::connect(unsigned iface, uint8_t family, const uint8_t* remote, u
   return c;
 }
 
-rte_mbuf* TcpStack::read(Conn* c, uint32_t max) {
+rte_mbuf* TcpStack::raw_read(Conn* c, uint32_t max) {
   rte_mbuf* m = c->rcvq.take(max, pool_);
   if (m == nullptr) return nullptr;
   // The last byte of a connection held for its reader: close it on the next
   // timer pass (not here: the caller still holds c).
   if (c->linger) {
-    if (c->rcvq.empty()) timers_.arm_after(c->rtx_timer, 0);
+    if (unread(c) == 0) timers_.arm_after(c->rtx_timer, 0);
     return m;
   }
   // Tell the peer about the room we made once it is worth a segment.
@@ -118,16 +105,16 @@ rte_mbuf* TcpStack::read(Conn* c, uint32_t max) {
   return m;
 }
 
-uint32_t TcpStack::write_space(const Conn* c) const {
+uint32_t TcpStack::raw_write_space(const Conn* c) const {
   return c->sndq.bytes >= c->snd_buf ? 0 : c->snd_buf - c->sndq.bytes;
 }
 
-IoStatus TcpStack::write(Conn* c, rte_mbuf* chain) {
+IoStatus TcpStack::raw_write(Conn* c, rte_mbuf* chain) {
   const State st = c->state;
   if (c->fin_queued || !(st == State::established || st == State::close_wait || st == State::syn_sent ||
                          st == State::syn_received))
     return IoStatus::closed;
-  if (rte_pktmbuf_pkt_len(chain) > write_space(c)) {
+  if (rte_pktmbuf_pkt_len(chain) > raw_write_space(c)) {
     c->want_writable = true;
     return IoStatus::would_block;
   }
@@ -136,27 +123,27 @@ IoStatus TcpStack::write(Conn* c, rte_mbuf* chain) {
   return IoStatus::ok;
 }
 
-void TcpStack::shutdown(Conn* c) {
+void TcpStack::raw_shutdown(Conn* c) {
   if (c->fin_queued) return;
   c->fin_queued = true;
   output(c);
 }
 
-void TcpStack::close(Conn* c) {
+void TcpStack::raw_close(Conn* c) {
   c->app_closed = true;
   c->ops = nullptr;
   // RFC 9293 §3.10.4 / RFC 2525 §2.17: closing with unread data, or before
   // the handshake finished, resets instead of losing data silently.
-  if (!c->rcvq.empty() || c->state == State::syn_sent || c->state == State::syn_received) {
-    abort(c);
+  if (unread(c) != 0 || c->state == State::syn_sent || c->state == State::syn_received) {
+    raw_abort(c);
     return;
   }
-  shutdown(c);
+  raw_shutdown(c);
   if (c->state == State::fin_wait_2)
     timers_.arm_after(c->rtx_timer, uint64_t{std::max(cfg_.time_wait_ms, 1000u)} * (tsc_hz_ / 1000));
 }
 
-void TcpStack::abort(Conn* c) {
+void TcpStack::raw_abort(Conn* c) {
   if (!c->in_table) return;
   c->ops = nullptr;
   if (c->state != State::syn_sent && c->state != State::time_wait) {
@@ -164,6 +151,10 @@ void TcpStack::abort(Conn* c) {
     send_raw(c->key, c->snd_nxt, 0, kRst, 0, OptionsOut{});
   }
   free_conn(c, CloseReason::aborted);
+}
+
+void TcpStack::ulp_drained(Conn* c) {
+  if (c->linger && unread(c) == 0) timers_.arm_after(c->rtx_timer, 0);
 }
 
 }  // namespace lg::tcp

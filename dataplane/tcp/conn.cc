@@ -1,5 +1,8 @@
 #include "dataplane/tcp/conn.h"
 
+#include <algorithm>
+#include <cstring>
+
 namespace lg::tcp {
 
 const char* state_name(State s) {
@@ -89,6 +92,36 @@ rte_mbuf* SegQueue::take(uint32_t max, rte_mempool* pool) {
   first->pkt_len = got;
   first->nb_segs = segs;
   return first;
+}
+
+uint32_t SegQueue::peek(uint32_t from, void* buf, uint32_t len) const {
+  auto* out = static_cast<uint8_t*>(buf);
+  uint32_t copied = 0, skip = from;
+  for (const rte_mbuf* m = head; m != nullptr && copied < len; m = m->next) {
+    const uint32_t n = m->data_len;
+    if (skip >= n) {
+      skip -= n;
+      continue;
+    }
+    const uint32_t take = std::min(n - skip, len - copied);
+    std::memcpy(out + copied, rte_pktmbuf_mtod_offset(m, const uint8_t*, skip), take);
+    copied += take;
+    skip = 0;
+  }
+  return copied;
+}
+
+void SegQueue::prepend(rte_mbuf* chain) {
+  rte_mbuf* last = chain;
+  uint32_t n = last->data_len;
+  while (last->next != nullptr) {
+    last = last->next;
+    n += last->data_len;
+  }
+  last->next = head;
+  head = chain;
+  if (tail == nullptr) tail = last;
+  bytes += n;
 }
 
 void SegQueue::clear() {

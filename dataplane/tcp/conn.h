@@ -60,6 +60,10 @@ struct SegQueue {
   // nb_segs set) for the application; nullptr if empty. A segment is split
   // only if it straddles max.
   rte_mbuf* take(uint32_t max, rte_mempool* pool);
+  // Copies up to len bytes from offset `from` without consuming them.
+  uint32_t peek(uint32_t from, void* buf, uint32_t len) const;
+  // Puts a chain back in front (bytes a consumer took but did not use).
+  void prepend(rte_mbuf* chain);
   void clear();
 };
 
@@ -75,6 +79,7 @@ inline constexpr uint8_t kMaxKeepaliveProbes = 9;  // like Linux tcp_keepalive_p
 
 struct AppOps;
 struct Listener;
+struct Ulp;
 class TcpStack;
 
 enum class CloseReason : uint8_t { normal, reset, timeout, refused, aborted };
@@ -156,6 +161,7 @@ struct Conn {
   const AppOps* ops;
   void* app;
   Listener* listener;  // while half-open (passive)
+  Ulp* ulp;            // an upper layer protocol (TLS) between the stream and the application, or null
 
   uint32_t ooo_bytes() const {
     uint32_t n = 0;

@@ -144,7 +144,7 @@ void TcpStack::listen_input(Listener& l, const FlowKey& key, Segment& seg) {
       output(c);
       const uint32_t gen = c->gen;
       if (!deliver_accept(c, l.ctx)) return;
-      if (readable && c->gen == gen && c->ops && c->ops->on_readable) c->ops->on_readable(c->app, c);
+      if (readable && c->gen == gen) notify_readable(c);
       return;
     }
     counters_.drop(key.iface, Drop::tcp_syncookie_invalid);
@@ -391,7 +391,7 @@ bool TcpStack::conn_input(Conn* c, Segment& seg) {
   if (seg.len > 0 || seg.has(kFin)) process_data(c, seg, &readable);
   if (c->state == State::time_wait) {
     // A connection held for its reader still tells it there is data.
-    if (c->linger && c->ops && c->ops->on_readable) c->ops->on_readable(c->app, c);
+    if (c->linger) notify_readable(c);
     return c->gen == gen && c->in_table;
   }
   output(c);
@@ -402,12 +402,12 @@ bool TcpStack::conn_input(Conn* c, Segment& seg) {
     c->ops->on_connected(c->app, c);
     if (c->gen != gen || !c->in_table) return false;
   }
-  if (readable && c->ops && c->ops->on_readable) {
-    c->ops->on_readable(c->app, c);
+  if (readable && c->ops) {
+    notify_readable(c);
     if (c->gen != gen || !c->in_table) return false;
   }
-  if (writable && c->ops && c->ops->on_writable) {
-    c->ops->on_writable(c->app, c);
+  if (writable && c->ops) {
+    notify_writable(c);
     if (c->gen != gen || !c->in_table) return false;
   }
   return true;
@@ -494,7 +494,7 @@ TcpStack::AckResult TcpStack::process_ack(Conn* c, const Segment& seg, bool* wri
     } else {
       arm_rto(c);  // RFC 6298 §5.3
     }
-    if (c->want_writable && write_space(c) > 0) {
+    if (c->want_writable && raw_write_space(c) > 0) {
       c->want_writable = false;
       *writable = true;
     }

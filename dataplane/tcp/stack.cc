@@ -117,6 +117,24 @@ Conn* TcpStack::alloc_conn(const FlowKey& key) {
   return c;
 }
 
+void TcpStack::notify_readable(Conn* c) {
+  if (c->ops == nullptr) return;
+  if (c->ulp) {
+    c->ulp->ops->on_readable(c);
+  } else if (c->ops->on_readable) {
+    c->ops->on_readable(c->app, c);
+  }
+}
+
+void TcpStack::notify_writable(Conn* c) {
+  if (c->ops == nullptr) return;
+  if (c->ulp) {
+    c->ulp->ops->on_writable(c);
+  } else if (c->ops->on_writable) {
+    c->ops->on_writable(c->app, c);
+  }
+}
+
 void TcpStack::notify_closed(Conn* c, CloseReason why) {
   if (c->ops == nullptr || c->app_closed) return;
   if (c->passive && c->state == State::syn_received) return;
@@ -155,6 +173,10 @@ void TcpStack::free_conn(Conn* c, CloseReason why) {
   if (!c->in_table) return;
   const unsigned port = c->key.iface;
   notify_closed(c, why);
+  if (c->ulp != nullptr) {
+    c->ulp->ops->release(c);
+    c->ulp = nullptr;
+  }
   set_state(c, State::closed);
   timers_.cancel(c->rtx_timer);
   timers_.cancel(c->delack_timer);

@@ -16,6 +16,7 @@
 #include "dataplane/tcp/conn.h"
 #include "dataplane/tcp/segment.h"
 #include "dataplane/tcp/tcp_hdr.h"
+#include "dataplane/tcp/ulp.h"
 
 namespace lg::net {
 class NetWorker;
@@ -91,28 +92,52 @@ class TcpStack {
   Conn* connect(unsigned iface, uint8_t family, const uint8_t* remote, uint16_t rport, const AppOps* ops, void* app);
   // connect() through the port route() picks; null when no port reaches remote.
   Conn* connect_routed(uint8_t family, const uint8_t* remote, uint16_t rport, const AppOps* ops, void* app);
+  // The byte stream the application sees: the connection's own, or its
+  // ULP's (TLS plaintext) when one is installed.
   // Zero-copy read: up to max bytes as an mbuf chain (caller owns it); nullptr when nothing is buffered.
-  rte_mbuf* read(Conn* c, uint32_t max);
-  uint32_t readable(const Conn* c) const { return c->rcvq.bytes; }
+  rte_mbuf* read(Conn* c, uint32_t max) { return c->ulp ? c->ulp->ops->read(c, max) : raw_read(c, max); }
+  uint32_t readable(const Conn* c) const { return c->ulp ? c->ulp->ops->readable(c) : c->rcvq.bytes; }
   // Copies up to len buffered bytes from offset `from` without consuming them
   // (protocol sniffing: the TLS ClientHello); returns how many were copied.
-  uint32_t peek(const Conn* c, uint32_t from, void* buf, uint32_t len) const;
+  uint32_t peek(const Conn* c, uint32_t from, void* buf, uint32_t len) const {
+    return c->ulp ? c->ulp->ops->peek(c, from, buf, len) : raw_peek(c, from, buf, len);
+  }
+  bool eof(const Conn* c) const { return c->ulp ? c->ulp->ops->eof(c) : raw_eof(c); }
+  // Takes the whole chain or none of it (would_block: no room; the stack
+  // calls on_writable when there is).
+  IoStatus write(Conn* c, rte_mbuf* chain) { return c->ulp ? c->ulp->ops->write(c, chain) : raw_write(c, chain); }
+  uint32_t write_space(const Conn* c) const { return c->ulp ? c->ulp->ops->write_space(c) : raw_write_space(c); }
+  void shutdown(Conn* c) { c->ulp ? c->ulp->ops->shutdown(c) : raw_shutdown(c); }  // FIN after what is queued
+  void close(Conn* c) { c->ulp ? c->ulp->ops->close(c) : raw_close(c); }  // shutdown + the application lets go
+  void abort(Conn* c) { c->ulp ? c->ulp->ops->abort(c) : raw_abort(c); }  // RST now; no more callbacks
+
   // Overrides for one connection (set right after connect()/accept).
   void set_connect_timeout(Conn* c, uint32_t ms) { c->connect_timeout_ms = ms; }
   // RFC 1122 §4.2.3.6 keepalive: probes after idle_ms without data, every
   // interval_ms, give up after probes unanswered. idle_ms 0 turns it off.
   void set_keepalive(Conn* c, uint32_t idle_ms, uint32_t interval_ms, uint8_t probes);
-  bool eof(const Conn* c) const { return c->fin_rcvd && c->rcvq.empty(); }
-  // Takes the whole chain or none of it (would_block: no room; the stack
-  // calls on_writable when there is).
-  IoStatus write(Conn* c, rte_mbuf* chain);
-  uint32_t write_space(const Conn* c) const;
   // Ask for on_writable once send space frees (for applications that hold back
   // rather than call write and be refused).
-  void want_writable(Conn* c) { c->want_writable = true; }
-  void shutdown(Conn* c);  // FIN after what is queued
-  void close(Conn* c);     // shutdown + the application lets go; no more callbacks
-  void abort(Conn* c);     // RST now; no more callbacks
+  void want_writable(Conn* c) { c->ulp ? c->ulp->ops->want_writable(c) : raw_want_writable(c); }
+
+  // The connection's own byte stream, for ULPs (and the above without one).
+  rte_mbuf* raw_read(Conn* c, uint32_t max);
+  uint32_t raw_peek(const Conn* c, uint32_t from, void* buf, uint32_t len) const;
+  bool raw_eof(const Conn* c) const { return c->fin_rcvd && c->rcvq.empty(); }
+  IoStatus raw_write(Conn* c, rte_mbuf* chain);
+  uint32_t raw_write_space(const Conn* c) const;
+  void raw_want_writable(Conn* c) { c->want_writable = true; }
+  void raw_shutdown(Conn* c);
+  void raw_close(Conn* c);
+  void raw_abort(Conn* c);
+  // Installs a ULP (right after accept or connect); it stays until the
+  // connection is freed, when its release() runs.
+  void install_ulp(Conn* c, Ulp* u) { c->ulp = u; }
+  // The ULP's application read the last of what it had: a connection held
+  // for its reader (linger_for_reader) may now close.
+  void ulp_drained(Conn* c);
+  // Received bytes the application has not read: the stream's and its ULP's.
+  uint32_t unread(const Conn* c) const { return c->rcvq.bytes + (c->ulp ? c->ulp->ops->unread(c) : 0); }
 
   uint32_t connections() const { return used_; }
   // The connection with this 4-tuple, in any state (diagnostics and tests).
@@ -137,6 +162,9 @@ class TcpStack {
   // lost to a close (a proxy reads only what its other side can take). True
   // when held; the application hears on_closed after its last read.
   bool linger_for_reader(Conn* c);
+  // Events to the application (through its ULP, if any).
+  void notify_readable(Conn* c);
+  void notify_writable(Conn* c);
   void notify_closed(Conn* c, CloseReason why);
 
  private:

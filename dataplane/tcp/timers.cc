@@ -25,7 +25,7 @@ void TcpStack::timer_rtx(Conn* c) {
   switch (c->state) {
     case State::time_wait:
       if (c->linger) {
-        if (!c->rcvq.empty()) return;  // read() re-arms once the queue is drained
+        if (unread(c) != 0) return;  // read() re-arms once the queue is drained
         c->linger = false;
         const uint32_t gen = c->gen;
         notify_closed(c, CloseReason::normal);
@@ -135,7 +135,7 @@ void TcpStack::timer_keepalive(Conn* c) {
 }
 
 bool TcpStack::linger_for_reader(Conn* c) {
-  if (c->rcvq.empty() || c->ops == nullptr || c->app_closed) return false;
+  if (unread(c) == 0 || c->ops == nullptr || c->app_closed) return false;
   timers_.cancel(c->delack_timer);
   timers_.cancel(c->ka_timer);
   timers_.cancel(c->rtx_timer);
