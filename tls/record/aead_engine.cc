@@ -95,7 +95,7 @@ void AeadEngine::run(std::span<AeadOp> ops, bool encrypt) {
     }
     // Jobs come back in submission order; some stay queued until flushed.
     uint32_t done = IMB_SUBMIT_BURST(mgr_, got, jobs);
-    done += IMB_FLUSH_BURST(mgr_, kMaxBurst, jobs + done);
+    done += IMB_FLUSH_BURST(mgr_, got - done, jobs + done);
     for (uint32_t i = 0; i < done; ++i) {
       AeadOp& op = *static_cast<AeadOp*>(jobs[i]->user_data);
       const bool completed = jobs[i]->status == IMB_STATUS_COMPLETED;

@@ -84,4 +84,37 @@ bool ServerHandshake::hand_over(HandOver* out, std::vector<uint8_t>* leftover, s
   return true;
 }
 
+bool ServerHandshake::feed(const uint8_t* data, size_t len) {
+  return len == 0 || BIO_write(rbio_, data, static_cast<int>(len)) == static_cast<int>(len);
+}
+
+long ServerHandshake::read_plain(uint8_t* out, size_t cap) {
+  if (state_ != State::done) return kFailed;
+  ERR_clear_error();
+  const int n = SSL_read(ssl_, out, static_cast<int>(std::min<size_t>(cap, INT32_MAX)));
+  if (n > 0) return n;
+  switch (SSL_get_error(ssl_, n)) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE:
+      return 0;
+    case SSL_ERROR_ZERO_RETURN:
+      return kClosed;
+    default: {
+      state_ = State::failed;
+      const char* reason = ERR_reason_error_string(ERR_peek_error());
+      failure_ = reason != nullptr ? reason : "record layer failure";
+      return kFailed;
+    }
+  }
+}
+
+bool ServerHandshake::write_plain(const uint8_t* data, size_t len) {
+  // A memory BIO never refuses: SSL_write takes everything or fails.
+  return state_ == State::done && (len == 0 || SSL_write(ssl_, data, static_cast<int>(len)) == static_cast<int>(len));
+}
+
+void ServerHandshake::close_notify() {
+  if (state_ == State::done) SSL_shutdown(ssl_);
+}
+
 }  // namespace lg::tls

@@ -38,6 +38,18 @@ class ServerHandshake {
   // suite stays on OpenSSL (use ssl() then) or the keys cannot be had.
   bool hand_over(HandOver* out, std::vector<uint8_t>* leftover, std::string* error);
 
+  // OpenSSL's own record layer once done (suites linegate does not offload,
+  // or offload turned off): ciphertext in, plaintext out and in, records out
+  // through take_output().
+  bool feed(const uint8_t* data, size_t len);
+  // Plaintext bytes read (> 0); 0: nothing complete yet; kClosed: the
+  // client's close_notify; kFailed: a fatal error (failure() says which;
+  // an alert may be waiting in the output).
+  static constexpr long kClosed = -1, kFailed = -2;
+  long read_plain(uint8_t* out, size_t cap);
+  bool write_plain(const uint8_t* data, size_t len);
+  void close_notify();  // our close_notify alert, into the output
+
   const std::string& failure() const { return failure_; }  // OpenSSL's reason, once failed
   SSL* ssl() const { return ssl_; }
 
