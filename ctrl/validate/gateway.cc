@@ -35,7 +35,8 @@ int tls_version_rank(const std::string& v) {
 void check_server_tls(const Ctx& c, const Json* tls, const std::string& proto, const std::string& tp) {
   // ServerTLSSettings.TLSmode's zero value is PASSTHROUGH.
   const std::string mode = has(tls, "mode") ? get_str(tls, "mode") : "PASSTHROUGH";
-  const bool cred = !get_str(tls, "credentialName").empty();
+  // credentialNames (Istio 1.22+): an RSA and an ECDSA credential.
+  const bool cred = !get_str(tls, "credentialName").empty() || has(tls, "credentialNames");
   const bool cert = !get_str(tls, "serverCertificate").empty();
   const bool key = !get_str(tls, "privateKey").empty();
   const bool ca = !get_str(tls, "caCertificates").empty();

@@ -29,7 +29,7 @@ using Keys = std::span<const std::string_view>;
 
 constexpr std::string_view kTopKeys[] = {"node",  "eal",   "workers", "idle_sleep_us", "mbufs_per_port",
                                           "ports", "admin", "tcp",     "test_apps",
-                                          "agent", "config_dir", "config_limits", "crds", "proxy"};
+                                          "agent", "config_dir", "config_limits", "crds", "proxy", "tls"};
 constexpr std::string_view kNodeKeys[] = {"id", "cluster", "network", "namespace", "labels"};
 constexpr std::string_view kAgentKeys[] = {"address", "initial_backoff_ms", "max_backoff_ms"};
 constexpr std::string_view kPortKeys[] = {"name", "device", "ipv4",    "ipv6",    "gateway", "gateway6",
@@ -330,6 +330,7 @@ class Parser {
   void parse_agent(const YAML::Node& n, const std::string& path, AgentSettings& agent);
   void parse_config_limits(const YAML::Node& n, const std::string& path, ConfigLimits& limits);
   void parse_proxy(const YAML::Node& n, const std::string& path, ProxySettings& proxy);
+  void parse_tls(const YAML::Node& n, const std::string& path, TlsSettings& tls);
   template <typename T>
   struct U32Field {
     std::string_view key;
@@ -467,6 +468,7 @@ void Parser::parse_top(const YAML::Node& root, Bootstrap& b) {
   if (auto n = get("test_apps")) parse_test_apps(*n, "test_apps", b.test_apps);
   if (auto n = get("agent")) parse_agent(*n, "agent", b.agent);
   if (auto n = get("proxy")) parse_proxy(*n, "proxy", b.proxy);
+  if (auto n = get("tls")) parse_tls(*n, "tls", b.tls);
   if (auto n = get("config_dir")) {
     if (auto s = string_value(*n, "config_dir", "a path to a file or directory of Istio YAML")) {
       if (s->empty()) {
@@ -923,6 +925,26 @@ void Parser::parse_proxy(const YAML::Node& n, const std::string& path, ProxySett
       {"drain_timeout_ms", &ProxySettings::drain_timeout_ms, 0, 600000},
       {"max_request_bytes", &ProxySettings::max_request_bytes, 0, 1u << 30}};
   parse_u32_map(n, path, kFields, proxy);
+}
+
+void Parser::parse_tls(const YAML::Node& n, const std::string& path, TlsSettings& tls) {
+  static constexpr U32Field<TlsSettings> kFields[] = {
+      {"record_buffers", &TlsSettings::record_buffers, 256, 1048576},
+      {"max_connections", &TlsSettings::max_connections, 16, 1048576}};
+  if (!n.IsMap()) {
+    expected(path, "a map with any of record_offload, record_buffers, max_connections", n);
+    return;
+  }
+  YAML::Node rest = YAML::Clone(n);
+  if (const YAML::Node offload = n["record_offload"]) {
+    if (offload.IsScalar() && (offload.Scalar() == "true" || offload.Scalar() == "false")) {
+      tls.record_offload = offload.Scalar() == "true";
+    } else {
+      expected(child(path, "record_offload"), "true or false", offload);
+    }
+    rest.remove("record_offload");
+  }
+  parse_u32_map(rest, path, kFields, tls);
 }
 
 void Parser::parse_tcp(const YAML::Node& n, const std::string& path, TcpSettings& tcp) {

@@ -110,6 +110,15 @@ struct ProxySettings {
   uint32_t max_request_bytes = 0;        // 0..2^30: HTTP request bodies above get 413 (0: unlimited)
 };
 
+// TLS termination on the workers (dataplane/tls).
+struct TlsSettings {
+  // Application-data records sealed and opened by Intel IPsec-MB in bursts;
+  // false keeps them on OpenSSL's record layer (for comparison).
+  bool record_offload = true;
+  uint32_t record_buffers = 2048;   // per worker, 17 KB each: records in flight; 256..1048576
+  uint32_t max_connections = 8192;  // per worker: TLS connections at once; 16..1048576
+};
+
 struct Bootstrap {
   std::string path;                 // file it came from, for messages
   NodeIdentity node;
@@ -126,6 +135,7 @@ struct Bootstrap {
   std::vector<std::string> crds;    // Istio CRD files/dirs for schema checks in standalone mode ([] = LINEGATE_CRDS or /etc/linegate/crds)
   ConfigLimits config_limits;
   ProxySettings proxy;
+  TlsSettings tls;
 };
 
 // Parse result: either a Bootstrap or the list of every problem found, each

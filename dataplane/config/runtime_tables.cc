@@ -1,4 +1,5 @@
 #include "dataplane/config/runtime_tables.h"
+#include "dataplane/config/tls_servers.h"
 
 #include "dataplane/config/build_parts.h"
 #include "dataplane/upstream/hash.h"
@@ -146,6 +147,8 @@ std::unique_ptr<RuntimeTables> build_tables(std::shared_ptr<const Snapshot> snap
     slot.port = static_cast<uint16_t>(l.port());
     slot.protocol = static_cast<uint8_t>(l.protocol());
     slot.tls_mode = l.servers_size() ? static_cast<uint8_t>(l.servers(0).tls().mode()) : 0;
+    slot.terminates_tls = slot.tls_mode == pb::SERVER_TLS_SIMPLE || slot.tls_mode == pb::SERVER_TLS_MUTUAL ||
+                          slot.tls_mode == pb::SERVER_TLS_OPTIONAL_MUTUAL || slot.tls_mode == pb::SERVER_TLS_ISTIO_MUTUAL;
     const auto rt = route_table_index.find(l.route_table());
     slot.route_table = rt == route_table_index.end() ? kNone : rt->second;
     slot.server_first = server_first;
@@ -223,6 +226,22 @@ std::unique_ptr<RuntimeTables> build_tables(std::shared_ptr<const Snapshot> snap
     }
   }
   if (!build_l4_routes(s, cluster_index, *t, error)) return nullptr;
+  t->server_route_tables = FlatArray<uint32_t>(server_first);
+  for (size_t li = 0; li < t->listeners.size(); ++li) {
+    const ListenerSlot& ls = t->listeners[li];
+    const pb::Listener& l = s.listeners(static_cast<int>(ls.snapshot_index));
+    for (uint32_t i = 0; i < ls.server_count; ++i) {
+      const auto rt = route_table_index.find(l.servers(static_cast<int>(i)).route_table());
+      t->server_route_tables[ls.server_first + i] = rt == route_table_index.end() ? kNone : rt->second;
+    }
+  }
+  for (const pb::Listener& l : s.listeners())
+    for (const pb::Server& srv : l.servers())
+      if (srv.tls().mode() != pb::SERVER_TLS_NONE && srv.tls().mode() != pb::SERVER_TLS_PASSTHROUGH &&
+          srv.tls().mode() != pb::SERVER_TLS_AUTO_PASSTHROUGH && t->tls_servers == nullptr) {
+        t->tls_servers = build_tls_servers(s, *t, error);
+        if (t->tls_servers == nullptr) return nullptr;
+      }
   build_cluster_hashing(s, *t);
   build_cluster_index(*t);
   if (s.route_tables_size() != 0) {

@@ -25,6 +25,7 @@ class Routes;
 
 namespace lg::config {
 
+struct TlsServers;
 using Snapshot = linegate::snapshot::v1::GatewaySnapshot;
 
 constexpr uint32_t kNone = UINT32_MAX;
@@ -57,6 +58,7 @@ struct ListenerSlot {
   uint8_t protocol;      // linegate::snapshot::v1::Protocol
   uint8_t tls_mode;      // of the first server (ServerTlsMode)
   ListenerKind kind;
+  bool terminates_tls;   // TLS ends here (SIMPLE/MUTUAL/ISTIO_MUTUAL servers): a TLS channel per connection
   uint32_t route_table;  // index in snapshot->route_tables() (http_routes), kNone for TCP/TLS listeners
   uint32_t server_first, server_count;  // snapshot servers, for SNI/host selection
   uint32_t l4_first, l4_count;          // L4 routes (l4_routes), in match order
@@ -171,6 +173,11 @@ struct RuntimeTables {
   FlatArray<uint32_t> maglev;
   FlatArray<uint32_t> cluster_by_stats_id;  // stats id → cluster index (kNone: not in these tables)
   FlatArray<uint32_t> outlier_clusters;     // clusters with outlier detection, for the sweeps
+  // By snapshot server ordinal (ListenerSlot::server_first + i): the index of
+  // the server's own route table (HTTPS servers terminated here), else kNone.
+  FlatArray<uint32_t> server_route_tables;
+  // OpenSSL contexts of the servers that terminate TLS (tls_servers.h); null when none do.
+  std::shared_ptr<const TlsServers> tls_servers;
   // The HTTP route tables compiled for matching (l7/router); null without route tables.
   std::shared_ptr<const l7::Routes> http_routes;
   // Per worker, mutable by that worker only (see WorkerState).

@@ -1,0 +1,45 @@
+// The TLS side of the tables: an OpenSSL context per TLS-terminating Gateway
+// server (certificates from the snapshot's Secrets or from files, the
+// client CA, versions, suites), and the names a ClientHello's SNI selects it
+// by. Built on the control thread with the other tables and freed with them;
+// a handshake takes a reference on its context (SSL_new), so one that spans a
+// config change finishes with the certificate it started with.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dataplane/config/runtime_tables.h"
+#include "tls/session/server_context.h"
+
+namespace lg::config {
+
+struct TlsServer {
+  std::unique_ptr<tls::ServerContext> context;  // null: this server cannot terminate (why in `error`)
+  std::string error;
+  uint8_t mode = 0;  // ServerTlsMode
+  // Matched against SNI as Envoy matches filter chains: exact, then the
+  // longest "*.suffix", then "*".
+  std::vector<std::string> exact, wildcard_suffixes;  // suffixes with the dot: ".example.com"
+  bool any = false;
+};
+
+struct TlsServers {
+  // By snapshot server ordinal (ListenerSlot::server_first + i); empty
+  // entries for servers that do not terminate TLS.
+  std::vector<TlsServer> servers;
+
+  // The server of listener `l` for this (lower-case) SNI: Envoy's filter
+  // chain match; without SNI or with no match, the listener's first
+  // terminating server. Returns the ordinal within the listener, or kNone.
+  uint32_t select(const ListenerSlot& l, std::string_view sni) const;
+};
+
+// Contexts for every terminating server of `s`. Credentials that do not
+// load are an error (the snapshot is refused, as Envoy refuses a listener
+// whose secret is bad); ISTIO_MUTUAL servers wait for the workload
+// certificate and refuse handshakes until then.
+std::shared_ptr<const TlsServers> build_tls_servers(const Snapshot& s, const RuntimeTables& t, std::string* error);
+
+}  // namespace lg::config

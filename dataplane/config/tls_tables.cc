@@ -1,0 +1,164 @@
+// Gateway ServerTLSSettings → OpenSSL contexts (tls_servers.h).
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "dataplane/config/tls_servers.h"
+
+namespace lg::config {
+namespace pb = linegate::snapshot::v1;
+
+namespace {
+
+const pb::Secret* find_secret(const Snapshot& s, const std::string& name) {
+  // Sorted by name (snapshot.proto).
+  const auto& v = s.secrets();
+  const auto it = std::lower_bound(v.begin(), v.end(), name, [](const pb::Secret& a, const std::string& n) {
+    return a.name() < n;
+  });
+  return it != v.end() && it->name() == name ? &*it : nullptr;
+}
+
+bool read_file(const std::string& path, std::string* out, std::string* error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *error = "cannot read " + path;
+    return false;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  *out = ss.str();
+  return true;
+}
+
+tls::Version version_of(pb::TlsVersion v, tls::Version fallback) {
+  switch (v) {
+    case pb::TLSV1_2:
+      return tls::Version::tls12;
+    case pb::TLSV1_3:
+      return tls::Version::tls13;
+    default:
+      return fallback;  // TLS 1.0/1.1 are not offered by this gateway
+  }
+}
+
+// The server's config, or false with *error (a missing credential).
+bool server_config(const Snapshot& s, const pb::Server& srv, tls::ServerTlsConfig* c, std::string* error) {
+  const pb::ServerTls& t = srv.tls();
+  for (const std::string& name : t.credential_names()) {
+    const pb::Secret* sec = find_secret(s, name);
+    if (sec == nullptr || sec->cert_chain().empty() || sec->private_key().empty()) {
+      *error = "credential " + name + " not found or without a certificate and key";
+      return false;
+    }
+    c->certificates.push_back({"credential " + name, sec->cert_chain(), sec->private_key()});
+  }
+  auto add_files = [&](const std::string& cert, const std::string& key) {
+    tls::CertificateKey k{"file " + cert, {}, {}};
+    if (!read_file(cert, &k.cert_chain_pem, error) || !read_file(key, &k.private_key_pem, error)) return false;
+    c->certificates.push_back(std::move(k));
+    return true;
+  };
+  if (c->certificates.empty() && !t.server_certificate().empty() && !add_files(t.server_certificate(), t.private_key()))
+    return false;
+  for (const pb::TlsCertificateFiles& f : t.tls_certificates())
+    if (c->certificates.empty() && !add_files(f.server_certificate(), f.private_key())) return false;
+  if (c->certificates.empty()) {
+    *error = "no certificate (credentialName or serverCertificate)";
+    return false;
+  }
+  const bool mutual = t.mode() == pb::SERVER_TLS_MUTUAL || t.mode() == pb::SERVER_TLS_OPTIONAL_MUTUAL;
+  if (mutual) {
+    c->client_certificate = t.mode() == pb::SERVER_TLS_MUTUAL ? tls::ClientCertificate::required
+                                                               : tls::ClientCertificate::optional;
+    if (!t.ca_credential_name().empty()) {
+      const pb::Secret* ca = find_secret(s, t.ca_credential_name());
+      if (ca == nullptr || ca->ca_cert().empty()) {
+        *error = "CA credential " + t.ca_credential_name() + " not found or without ca.crt";
+        return false;
+      }
+      c->client_ca_pem = ca->ca_cert();
+    } else if (!t.ca_certificates().empty()) {
+      if (!read_file(t.ca_certificates(), &c->client_ca_pem, error)) return false;
+    } else {
+      *error = "MUTUAL without a CA (caCertificates or a -cacert credential)";
+      return false;
+    }
+  }
+  c->min_version = version_of(t.min_protocol_version(), tls::Version::tls12);
+  c->max_version = version_of(t.max_protocol_version(), tls::Version::tls13);
+  c->cipher_suites.assign(t.cipher_suites().begin(), t.cipher_suites().end());
+  if (srv.protocol() == pb::PROTOCOL_HTTPS) c->alpn = {"http/1.1"};
+  return true;
+}
+
+}  // namespace
+
+uint32_t TlsServers::select(const ListenerSlot& l, std::string_view sni) const {
+  uint32_t first = kNone, wildcard = kNone, any = kNone;
+  size_t wildcard_len = 0;
+  for (uint32_t i = 0; i < l.server_count; ++i) {
+    const size_t k = size_t{l.server_first} + i;
+    if (k >= servers.size() || servers[k].mode == 0) continue;
+    const TlsServer& srv = servers[k];
+    if (first == kNone) first = i;
+    if (sni.empty()) continue;
+    for (const std::string& e : srv.exact)
+      if (e == sni) return i;
+    for (const std::string& w : srv.wildcard_suffixes)
+      if (sni.size() > w.size() && sni.ends_with(w) && w.size() > wildcard_len) {
+        wildcard = i;
+        wildcard_len = w.size();
+      }
+    if (srv.any && any == kNone) any = i;
+  }
+  return wildcard != kNone ? wildcard : any != kNone ? any : first;
+}
+
+std::shared_ptr<const TlsServers> build_tls_servers(const Snapshot& s, const RuntimeTables& t, std::string* error) {
+  auto out = std::make_shared<TlsServers>();
+  for (size_t li = 0; li < t.listeners.size(); ++li) {
+    const ListenerSlot& l = t.listeners[li];
+    const pb::Listener& pl = s.listeners(static_cast<int>(l.snapshot_index));
+    out->servers.resize(std::max<size_t>(out->servers.size(), size_t{l.server_first} + l.server_count));
+    for (uint32_t i = 0; i < l.server_count; ++i) {
+      const pb::Server& srv = pl.servers(static_cast<int>(i));
+      const auto mode = srv.tls().mode();
+      if (mode != pb::SERVER_TLS_SIMPLE && mode != pb::SERVER_TLS_MUTUAL && mode != pb::SERVER_TLS_OPTIONAL_MUTUAL &&
+          mode != pb::SERVER_TLS_ISTIO_MUTUAL)
+        continue;
+      TlsServer& ts = out->servers[size_t{l.server_first} + i];
+      ts.mode = static_cast<uint8_t>(mode);
+      for (const std::string& h : srv.sni_hosts().empty() ? srv.hosts() : srv.sni_hosts()) {
+        std::string n = h;
+        std::transform(n.begin(), n.end(), n.begin(), [](unsigned char ch) { return std::tolower(ch); });
+        if (n == "*") {
+          ts.any = true;
+        } else if (n.starts_with("*.")) {
+          ts.wildcard_suffixes.push_back(n.substr(1));
+        } else {
+          ts.exact.push_back(std::move(n));
+        }
+      }
+      const std::string who = "listener " + pl.name() + " server " + srv.name();
+      if (mode == pb::SERVER_TLS_ISTIO_MUTUAL) {
+        ts.error = who + ": ISTIO_MUTUAL needs the gateway's workload certificate, which it does not have";
+        continue;
+      }
+      tls::ServerTlsConfig config;
+      if (!server_config(s, srv, &config, &ts.error)) {
+        ts.error = who + ": " + ts.error;
+        continue;
+      }
+      std::string why;
+      ts.context = tls::ServerContext::build(config, &why);
+      if (ts.context == nullptr) {
+        *error = who + ": " + why;
+        return nullptr;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace lg::config
