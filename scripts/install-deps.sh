@@ -16,6 +16,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev python3-pytest python3-scapy python3-matplotlib
   # real peers for integration tests
   iproute2 iputils-ping curl nginx haproxy wrk nghttp2-client openssl
+  # second TLS client implementation and the TLS scanner (issue 8 interop)
+  gnutls-bin testssl.sh
 )
 
 missing=()

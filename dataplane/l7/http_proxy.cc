@@ -47,7 +47,7 @@ const tcp::AppOps kIdleOps = {nullptr, nullptr, idle_readable, nullptr, idle_clo
 
 HttpProxy::HttpProxy(const HttpProxyConfig& cfg, unsigned worker, tcp::TcpStack& stack, TimerWheel& timers,
                      upstream::ClusterManager& clusters, upstream::UpstreamRegistry& registry,
-                     config::TablePublisher* publisher, uint64_t tsc_hz)
+                     config::TablePublisher* publisher, uint64_t tsc_hz, tlsterm::TlsWorker* tls)
     : cfg_(cfg),
       worker_(worker),
       stack_(stack),
@@ -55,6 +55,7 @@ HttpProxy::HttpProxy(const HttpProxyConfig& cfg, unsigned worker, tcp::TcpStack&
       clusters_(clusters),
       registry_(registry),
       publisher_(publisher),
+      tls_(tls),
       cycles_per_ms_(tsc_hz / 1000),
       streams_(new Stream[cfg.max_streams]()),
       pool_(cfg.max_upstream_conns, 4096, timers, tsc_hz, on_idle_end, this),
@@ -216,6 +217,12 @@ void HttpProxy::arm(Stream* s, uint64_t ms) { timers_.arm_after(s->timer, ms * c
 bool HttpProxy::accept(tcp::Conn* c) {
   const config::ListenerSlot* l = t_ ? t_->find_listener(c->key.lport) : nullptr;
   if (l == nullptr || l->kind != config::ListenerKind::http || draining_) return false;
+  // HTTPS: the connection's TLS channel goes under it first; this proxy
+  // then reads and writes plaintext through the same calls.
+  if (l->terminates_tls && (tls_ == nullptr || !tls_->attach(c, t_, *l))) {
+    registry_.listener(worker_, l->stats_id).add(static_cast<unsigned>(ListenerStat::downstream_cx_overflow));
+    return false;
+  }
   Stream* s = alloc();
   if (s == nullptr) {
     registry_.listener(worker_, l->stats_id).add(static_cast<unsigned>(ListenerStat::downstream_cx_overflow));
@@ -335,7 +342,12 @@ void HttpProxy::process_request(Stream* s, const http1::MessageHead& h) {
   s->req_left = h.content_length;
   s->req_done = h.body == http1::BodyKind::none || (h.body == http1::BodyKind::length && h.content_length == 0);
   const config::ListenerSlot* l = t_ ? t_->find_listener(s->down->key.lport) : nullptr;
-  if (l == nullptr || l->route_table == kNone || t_->http_routes == nullptr) {
+  // An HTTPS server routes with its own table, the one its SNI selected.
+  const uint32_t tls_server = tlsterm::TlsWorker::server_of(s->down);
+  uint32_t table = l != nullptr ? l->route_table : kNone;
+  if (l != nullptr && tls_server != kNone)
+    table = tls_server < l->server_count ? t_->server_route_tables[l->server_first + tls_server] : kNone;
+  if (l == nullptr || table == kNone || t_->http_routes == nullptr) {
     s->flags |= kFlagNR;
     return local_reply(s, 404, {});
   }
@@ -347,12 +359,12 @@ void HttpProxy::process_request(Stream* s, const http1::MessageHead& h) {
   rv.path = h.path;
   rv.query = h.query;
   rv.authority = h.authority.empty() ? h.host : h.authority;
-  rv.scheme = "http";
+  rv.scheme = tls_server != kNone ? "https" : "http";
   rv.port = l->port;
   rv.headers = {h.headers, h.header_count};
   uint32_t vh = kNone;
-  const uint32_t r = routes.match(l->route_table, rv, worker_, &vh);
-  if (vh != kNone && routes.require_tls(l->route_table, vh)) {
+  const uint32_t r = routes.match(table, rv, worker_, &vh);
+  if (vh != kNone && tls_server == kNone && routes.require_tls(table, vh)) {
     lcount(s, ListenerStat::rq_https_redirect);
     const size_t n = https_location(rv, scratch_.get(), kScratchBytes);
     return local_reply(s, 301, {}, {scratch_.get(), n});

@@ -23,6 +23,7 @@
 #include "dataplane/tcp/port_set.h"
 #include "dataplane/tcp/stack.h"
 #include "dataplane/timer/timer_wheel.h"
+#include "dataplane/tls/tls_worker.h"
 #include "dataplane/upstream/cluster_manager.h"
 #include "dataplane/upstream/http_pool.h"
 #include "l7/http1/http1.h"
@@ -46,7 +47,7 @@ class HttpProxy {
  public:
   HttpProxy(const HttpProxyConfig& cfg, unsigned worker, tcp::TcpStack& stack, TimerWheel& timers,
             upstream::ClusterManager& clusters, upstream::UpstreamRegistry& registry,
-            config::TablePublisher* publisher, uint64_t tsc_hz);
+            config::TablePublisher* publisher, uint64_t tsc_hz, tlsterm::TlsWorker* tls = nullptr);
   ~HttpProxy();
   HttpProxy(const HttpProxy&) = delete;
   HttpProxy& operator=(const HttpProxy&) = delete;
@@ -140,6 +141,7 @@ class HttpProxy {
   upstream::ClusterManager& clusters_;
   upstream::UpstreamRegistry& registry_;
   config::TablePublisher* publisher_;
+  tlsterm::TlsWorker* tls_;  // TLS channels for HTTPS listeners (null: none terminated)
   uint64_t cycles_per_ms_;
   const config::RuntimeTables* t_ = nullptr;
   uint64_t generation_ = 0;

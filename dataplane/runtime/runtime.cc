@@ -193,6 +193,10 @@ bool Runtime::start_workers(std::string* error) {
     wc.http.max_streams = b_.proxy.max_sessions;
     wc.http.max_upstream_conns = b_.proxy.max_sessions;
     wc.http.max_body_bytes = b_.proxy.max_request_bytes;
+    wc.tls.record_offload = b_.tls.record_offload;
+    wc.tls.record_buffers = b_.tls.record_buffers;
+    wc.tls.max_connections = b_.tls.max_connections;
+    wc.tls.hello_timeout_ms = b_.proxy.hello_timeout_ms;
     wc.drain = &drain_;
     wc.active = &active_[w].value;
     if (!inboxes_.empty()) {

@@ -15,7 +15,8 @@ Worker::Worker(const WorkerConfig& cfg, LcoreCounters& counters)
       apps_(cfg_.apps, cfg_.index, tcp_, cfg_.tcp.max_connections),
       clusters_(cfg_.index, cfg_.registry),
       proxy_(cfg_.proxy, cfg_.index, tcp_, timers_, clusters_, *cfg_.registry, cfg_.tsc_hz),
-      http_(cfg_.http, cfg_.index, tcp_, timers_, clusters_, *cfg_.registry, cfg_.config, cfg_.tsc_hz) {
+      tls_(cfg_.tls, cfg_.index, tcp_, timers_, *cfg_.registry, cfg_.tsc_hz),
+      http_(cfg_.http, cfg_.index, tcp_, timers_, clusters_, *cfg_.registry, cfg_.config, cfg_.tsc_hz, &tls_) {
   impair_seen_.resize(cfg_.impair.size());
   if (cfg_.link_ups != nullptr) announced_.resize(cfg_.net.ifaces.size());
   for (size_t p = 0; p < cfg_.impair.size(); ++p) {
@@ -109,6 +110,8 @@ int Worker::run() {
     work += timers_.advance(start);
     apps_.poll();
     clusters_.poll(tcp_.now_us());
+    // TLS records of the pass, opened and sealed in bursts, before TX.
+    work += tls_.flush(tables);
     if (cfg_.active != nullptr) cfg_.active->store(http_.active_streams() + proxy_.active_sessions(), std::memory_order_relaxed);
     net_.flush();
     export_impair_counters();

@@ -40,6 +40,7 @@ struct WorkerConfig {
   upstream::UpstreamRegistry* registry = nullptr;    // cluster/listener counters and shared limits
   l4::ProxyConfig proxy;
   l7::HttpProxyConfig http;
+  tlsterm::TlsWorkerConfig tls;
   const std::atomic<bool>* drain = nullptr;  // set once: stop accepting, finish what is in flight
   std::atomic<uint32_t>* active = nullptr;   // this worker's slot: HTTP streams + TCP sessions open
 };
@@ -67,6 +68,7 @@ class Worker {
   apps::TestApps apps_;
   upstream::ClusterManager clusters_;
   l4::TcpProxy proxy_;
+  tlsterm::TlsWorker tls_;
   l7::HttpProxy http_;
   bool draining_ = false;
   std::vector<std::unique_ptr<drv::ImpairStage>> rx_impair_, tx_impair_;  // per port

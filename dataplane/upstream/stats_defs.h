@@ -51,6 +51,15 @@
   X(tls_inspector_client_hello_too_large, "ClientHellos over the size bound (reset)")        \
   X(tls_inspector_client_hello_malformed, "first bytes not a well-formed ClientHello (reset)") \
   X(tls_inspector_timeout, "no complete ClientHello within the peek timeout (reset)")          \
+  X(ssl_handshake, "TLS handshakes completed")                                               \
+  X(ssl_session_reused, "TLS handshakes that resumed a session (ticket)")                  \
+  X(ssl_connection_error, "TLS connections that failed: handshake, record or a peer's fatal alert") \
+  X(ssl_no_certificate, "MUTUAL handshakes refused: no client certificate")                \
+  X(ssl_fail_verify_error, "handshakes refused: the client certificate did not verify")    \
+  X(ssl_handshake_timeout, "TLS connections without a finished handshake in hello_timeout_ms") \
+  X(ssl_offloaded, "TLS connections whose records went to the IPsec-MB record layer")       \
+  X(ssl_key_updates, "TLS 1.3 KeyUpdates received")                                        \
+  X(ssl_record_buffers_exhausted, "times a record waited for a free record buffer")         \
   X(downstream_rq_total, "HTTP requests received")                                          \
   X(downstream_rq_1xx, "responses 1xx sent downstream")                                     \
   X(downstream_rq_2xx, "responses 2xx sent downstream")                                     \

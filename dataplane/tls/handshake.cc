@@ -1,0 +1,147 @@
+// A channel before its records: the ClientHello picks the Gateway server
+// (SNI), then OpenSSL runs the handshake over the bytes TCP received, and
+// at its end the records go to linegate's record layer or stay on OpenSSL's.
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "dataplane/config/tls_servers.h"
+#include "dataplane/tls/tls_worker.h"
+#include "tls/client_hello.h"
+
+namespace lg::tlsterm {
+using upstream::ListenerStat;
+
+bool TlsWorker::attach(tcp::Conn* c, const config::RuntimeTables* t, const config::ListenerSlot& l) {
+  if (t == nullptr || t->tls_servers == nullptr || free_ == nullptr) return false;
+  Channel* ch = free_;
+  free_ = ch->next_free;
+  ch->ops = &kOps;
+  ch->conn = c;
+  ch->phase = Phase::hello;
+  ch->offload = false;
+  ch->rx_marked = ch->tx_marked = false;
+  ch->peer_closed = ch->shutdown_wanted = ch->close_wanted = ch->notify_sent = ch->app_blocked = false;
+  ch->tls13 = ch->rx_redo = ch->key_update_owed = ch->tx_rekey_after = false;
+  ch->server = config::kNone;
+  ch->listener_stats = l.stats_id;
+  stack_.install_ulp(c, ch);
+  timers_.arm_after(ch->timer, uint64_t{cfg_.hello_timeout_ms} * cycles_per_ms_);
+  return true;
+}
+
+void TlsWorker::on_timeout(Timer*, void* arg) {
+  auto* ch = static_cast<Channel*>(arg);
+  ch->worker->lcount(ch, ListenerStat::ssl_handshake_timeout);
+  ch->worker->fail(ch, 0);
+}
+
+// The client closed before the handshake finished: not a TLS error (as
+// Envoy sees a remote close, not an SSL failure); the connection just ends.
+void TlsWorker::peer_left(Channel* ch) {
+  timers_.cancel(ch->timer);
+  fail(ch, 0);
+}
+
+void TlsWorker::hello(Channel* ch, const config::RuntimeTables* t) {
+  tcp::Conn* c = ch->conn;
+  static_assert(kScratchBytes >= tls::kMaxClientHello);
+  const uint32_t have = stack_.raw_peek(c, 0, scratch_.get(), tls::kMaxClientHello);
+  tls::ClientHelloInfo info;
+  uint32_t need = 0;
+  const tls::HelloStatus st = tls::parse_client_hello({scratch_.get(), have}, &info, &need);
+  if (st == tls::HelloStatus::need_more) {
+    if (c->fin_rcvd) peer_left(ch);
+    return;
+  }
+  if (st != tls::HelloStatus::done) return handshake_failed(ch, nullptr);  // plain text, or not a ClientHello
+  const config::ListenerSlot* l = t ? t->find_listener(c->key.lport) : nullptr;
+  const config::TlsServers* servers = t ? t->tls_servers.get() : nullptr;
+  ch->server = l && servers ? servers->select(*l, info.sni_view()) : config::kNone;
+  const config::TlsServer* srv =
+      ch->server != config::kNone ? &servers->servers[size_t{l->server_first} + ch->server] : nullptr;
+  if (srv == nullptr || srv->context == nullptr) return handshake_failed(ch, nullptr);
+  ch->hs = std::make_unique<tls::ServerHandshake>(srv->context->ctx());
+  ch->phase = Phase::handshake;
+  handshake(ch);
+}
+
+void TlsWorker::handshake(Channel* ch) {
+  tcp::Conn* c = ch->conn;
+  while (rte_mbuf* m = stack_.raw_read(c, UINT32_MAX)) {
+    for (rte_mbuf* s = m; s != nullptr; s = s->next) {
+      const auto* data = rte_pktmbuf_mtod(s, const uint8_t*);
+      // Bytes behind the client's Finished are records: they wait in the
+      // BIO for the record layer (hand_over's leftover, or SSL_read).
+      if (ch->hs->state() == tls::ServerHandshake::State::in_progress) {
+        ch->hs->input(data, s->data_len);
+      } else {
+        ch->hs->feed(data, s->data_len);
+      }
+    }
+    rte_pktmbuf_free(m);
+  }
+  // Flights (and, on failure, the alert) go out as they are.
+  send_output(ch);
+  switch (ch->hs->state()) {
+    case tls::ServerHandshake::State::in_progress:
+      if (c->fin_rcvd) peer_left(ch);
+      return;
+    case tls::ServerHandshake::State::failed:
+      return handshake_failed(ch, ch->hs->failure().c_str());
+    case tls::ServerHandshake::State::done:
+      break;
+  }
+  timers_.cancel(ch->timer);
+  SSL* ssl = ch->hs->ssl();
+  lcount(ch, ListenerStat::ssl_handshake);
+  if (SSL_session_reused(ssl)) lcount(ch, ListenerStat::ssl_session_reused);
+  ch->tls13 = SSL_version(ssl) == TLS1_3_VERSION;
+  if (!start_records(ch)) return;
+  ch->phase = Phase::records;
+  mark_rx(ch);  // records may have come behind the client's Finished
+}
+
+bool TlsWorker::start_records(Channel* ch) {
+  tls::HandOver ho;
+  std::vector<uint8_t> leftover;
+  std::string why;
+  if (engine_ == nullptr || !cfg_.record_offload || !ch->hs->hand_over(&ho, &leftover, &why)) return true;
+  ch->offload = true;
+  lcount(ch, ListenerStat::ssl_offloaded);
+  ch->aead = ho.aead;
+  ch->hash = ho.hash;
+  ch->rx.emplace(ho.version, *engine_, ho.rx, ho.rx_sequence);
+  ch->tx.emplace(ho.version, *engine_, ho.tx, ho.tx_sequence);
+  ch->rx_secret = std::move(ho.rx_secret);
+  ch->tx_secret = std::move(ho.tx_secret);
+  if (!leftover.empty()) {
+    // Records behind the Finished that OpenSSL read: back in front of the
+    // receive queue, for our record layer.
+    rte_mbuf* m = record_buffer();
+    if (m == nullptr || leftover.size() > rte_pktmbuf_tailroom(m)) {
+      if (m) rte_pktmbuf_free(m);
+      fail(ch, 80);  // internal_error
+      return false;
+    }
+    memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(leftover.size())), leftover.data(), leftover.size());
+    ch->conn->rcvq.prepend(m);
+  }
+  return true;
+}
+
+void TlsWorker::handshake_failed(Channel* ch, const char* why) {
+  timers_.cancel(ch->timer);
+  lcount(ch, ListenerStat::ssl_connection_error);
+  // Envoy's ssl.no_certificate and ssl.fail_verify_error.
+  if (ch->hs != nullptr && why != nullptr) {
+    if (std::string_view(why) == "peer did not return a certificate") {
+      lcount(ch, ListenerStat::ssl_no_certificate);
+    } else if (std::string_view(why) == "certificate verify failed" ||
+               SSL_get_verify_result(ch->hs->ssl()) != X509_V_OK) {
+      lcount(ch, ListenerStat::ssl_fail_verify_error);
+    }
+  }
+  fail(ch, 0);  // OpenSSL's alert, if any, is already on its way
+}
+
+}  // namespace lg::tlsterm

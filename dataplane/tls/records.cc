@@ -1,0 +1,601 @@
+// Records after the handshake: the per-pass open and seal bursts on the
+// worker's AeadEngine (RFC 8446 §5, RFC 5288), post-handshake messages and
+// alerts, and OpenSSL's record layer for what is not offloaded.
+#include <rte_lcore.h>
+
+#include <cstdio>
+#include <utility>
+#include <cstring>
+
+#include "dataplane/tls/tls_worker.h"
+
+namespace lg::tlsterm {
+using upstream::ListenerStat;
+
+namespace {
+
+// RFC 8446 §6 / RFC 5246 §7.2 alert descriptions we send.
+constexpr uint8_t kCloseNotify = 0, kUnexpectedMessage = 10, kBadRecordMac = 20, kRecordOverflow = 22,
+                  kDecodeError = 50, kInternalError = 80, kNoRenegotiation = 100;
+constexpr uint8_t kWarning = 1, kFatal = 2;
+constexpr uint8_t kKeyUpdate = 24;  // RFC 8446 §4.6.3
+
+// A record's largest form on the wire: TLS 1.3 allows 2^14 + 256 of
+// ciphertext (§5.2); TLS 1.2 AEAD 2^14 + 2048 (RFC 5246 §6.2.3), though
+// no AEAD suite expands by more than an explicit nonce and a tag.
+constexpr uint32_t kMaxCiphertext = tls::kMaxPlaintext + 256;
+constexpr uint32_t kRecordRoom = tls::kHeaderLen + kMaxCiphertext;
+// Per-record expansion when sealing: header, explicit nonce, inner type, tag.
+constexpr uint32_t kSealOverhead = tls::kHeaderLen + 8 + 1 + tls::kTagLen;
+constexpr uint32_t kMinRecord = 1024;  // smaller records only when that is all there is
+
+uint16_t u16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+
+tls::OpenStatus to_alert(tls::OpenStatus st, uint8_t* alert) {
+  switch (st) {
+    case tls::OpenStatus::bad_record_mac:
+      *alert = kBadRecordMac;
+      break;
+    case tls::OpenStatus::record_overflow:
+      *alert = kRecordOverflow;
+      break;
+    case tls::OpenStatus::unexpected_message:
+      *alert = kUnexpectedMessage;
+      break;
+    default:
+      *alert = kDecodeError;
+  }
+  return st;
+}
+
+}  // namespace
+
+TlsWorker::TlsWorker(const TlsWorkerConfig& cfg, unsigned worker, tcp::TcpStack& stack, TimerWheel& timers,
+                     upstream::UpstreamRegistry& registry, uint64_t tsc_hz)
+    : cfg_(cfg),
+      worker_(worker),
+      stack_(stack),
+      timers_(timers),
+      registry_(registry),
+      cycles_per_ms_(tsc_hz / 1000),
+      channels_(new Channel[cfg.max_connections]()),
+      scratch_(new uint8_t[kScratchBytes]) {
+  std::string why;
+  if (cfg.record_offload) engine_ = tls::AeadEngine::create(&why);  // null: OpenSSL's record layer for all
+  char name[RTE_MEMPOOL_NAMESIZE];
+  std::snprintf(name, sizeof name, "lg_tls_records_%u", worker);
+  records_ = rte_pktmbuf_pool_create(name, cfg.record_buffers, 64, 0,
+                                     static_cast<uint16_t>(RTE_PKTMBUF_HEADROOM + kRecordRoom),
+                                     static_cast<int>(rte_socket_id()));
+  for (uint32_t i = cfg.max_connections; i-- > 0;) {
+    Channel& ch = channels_[i];
+    ch.worker = this;
+    ch.phase = Phase::failed;
+    ch.timer.cb = on_timeout;
+    ch.timer.arg = &ch;
+    ch.next_free = free_;
+    free_ = &ch;
+  }
+}
+
+TlsWorker::~TlsWorker() {
+  for (uint32_t i = 0; i < cfg_.max_connections; ++i) {
+    timers_.cancel(channels_[i].timer);
+    channels_[i].plain_in.clear();
+    channels_[i].plain_out.clear();
+  }
+  rte_mempool_free(records_);
+}
+
+rte_mbuf* TlsWorker::record_buffer() { return records_ != nullptr ? rte_pktmbuf_alloc(records_) : nullptr; }
+
+void TlsWorker::lcount(const Channel* ch, ListenerStat st) {
+  registry_.listener(worker_, ch->listener_stats).add(static_cast<unsigned>(st));
+}
+
+void TlsWorker::mark_rx(Channel* ch) {
+  if (ch->rx_marked) return;
+  ch->rx_marked = true;
+  ch->next_rx = rx_head_;
+  rx_head_ = ch;
+}
+
+void TlsWorker::mark_tx(Channel* ch) {
+  if (ch->tx_marked) return;
+  ch->tx_marked = true;
+  ch->next_tx = tx_head_;
+  tx_head_ = ch;
+}
+
+void TlsWorker::release(Channel* ch) {
+  timers_.cancel(ch->timer);
+  ch->plain_in.clear();
+  ch->plain_out.clear();
+  ch->hs.reset();
+  ch->rx.reset();
+  ch->tx.reset();
+  ch->rx_secret.clear();
+  ch->tx_secret.clear();
+  ch->phase = Phase::failed;
+  ch->conn = nullptr;
+  // Back to the free list once no pass list holds it (reclaim()).
+  ch->next_free = dead_;
+  dead_ = ch;
+}
+
+void TlsWorker::reclaim() {
+  for (Channel** p = &dead_; *p != nullptr;) {
+    Channel* ch = *p;
+    if (ch->rx_marked || ch->tx_marked) {
+      p = &ch->next_free;
+      continue;
+    }
+    *p = ch->next_free;
+    ch->next_free = free_;
+    free_ = ch;
+  }
+}
+
+unsigned TlsWorker::flush(const config::RuntimeTables* t) {
+  unsigned work = 0;
+  Channel* batch[kMaxBurst];
+  // Reading may make the application write, and sealing may free room it
+  // waits for: a few rounds settle a pass.
+  for (unsigned round = 0; round < 4 && (rx_head_ != nullptr || tx_head_ != nullptr); ++round) {
+    Channel* list = std::exchange(rx_head_, nullptr);
+    unsigned n = 0;
+    while (list != nullptr) {
+      Channel* ch = list;
+      list = ch->next_rx;
+      ch->rx_marked = false;
+      if (ch->conn == nullptr) continue;
+      ++work;
+      switch (ch->phase) {
+        case Phase::hello:
+          hello(ch, t);
+          break;
+        case Phase::handshake:
+          handshake(ch);
+          break;
+        case Phase::records:
+          if (!ch->offload) {
+            if (openssl_rx(ch)) deliver(ch);
+          } else {
+            batch[n++] = ch;
+            if (n == kMaxBurst) {
+              open_burst(batch, n);
+              n = 0;
+            }
+          }
+          break;
+        case Phase::failed:
+          break;
+      }
+    }
+    if (n != 0) open_burst(batch, n);
+
+    list = std::exchange(tx_head_, nullptr);
+    n = 0;
+    while (list != nullptr) {
+      Channel* ch = list;
+      list = ch->next_tx;
+      ch->tx_marked = false;
+      if (ch->conn == nullptr || ch->phase != Phase::records) continue;
+      ++work;
+      if (!ch->offload) {
+        openssl_tx(ch);
+      } else {
+        batch[n++] = ch;
+        if (n == kMaxBurst) {
+          seal_burst(batch, n);
+          n = 0;
+        }
+      }
+    }
+    if (n != 0) seal_burst(batch, n);
+  }
+  reclaim();
+  return work;
+}
+
+// ------------------------------------------------------------------ open
+
+void TlsWorker::open_burst(Channel** chans, unsigned count) {
+  struct Pending {
+    Channel* ch;
+    rte_mbuf* m;
+    uint32_t wire;
+  };
+  Pending pend[kMaxBurst];
+  tls::AeadOp ops[kMaxBurst];
+  unsigned n = 0;
+  for (unsigned k = 0; k < count; ++k) {
+    Channel* ch = chans[k];
+    tcp::Conn* c = ch->conn;
+    uint32_t off = 0, planned = 0;
+    while (ch->plain_in.bytes + planned < kMaxPlainIn) {
+      if (n == kMaxBurst) {
+        mark_rx(ch);  // the rest next round
+        break;
+      }
+      uint8_t hdr[tls::kHeaderLen];
+      if (c->rcvq.peek(off, hdr, sizeof hdr) < sizeof hdr) break;
+      const uint32_t len = u16(hdr + 3);
+      if (len > kMaxCiphertext) {
+        fail(ch, kRecordOverflow);
+        break;
+      }
+      const uint32_t wire = tls::kHeaderLen + len;
+      if (c->rcvq.bytes < off + wire) break;
+      rte_mbuf* m = record_buffer();
+      if (m == nullptr) {
+        lcount(ch, ListenerStat::ssl_record_buffers_exhausted);
+        mark_rx(ch);  // try again next pass
+        break;
+      }
+      uint8_t* rec = rte_pktmbuf_mtod(m, uint8_t*);
+      c->rcvq.peek(off, rec, wire);
+      m->data_len = static_cast<uint16_t>(wire);
+      m->pkt_len = wire;
+      uint8_t alert = 0;
+      if (to_alert(ch->rx->prepare_open(rec, wire, &ops[n]), &alert) != tls::OpenStatus::ok) {
+        rte_pktmbuf_free(m);
+        fail(ch, alert);
+        break;
+      }
+      pend[n++] = {ch, m, wire};
+      off += wire;
+      planned += len;
+    }
+  }
+  if (n != 0) engine_->open({ops, n});
+
+  for (unsigned i = 0; i < n; ++i) {
+    Channel* ch = pend[i].ch;
+    rte_mbuf* m = pend[i].m;
+    // A channel that failed, or whose keys changed (KeyUpdate) after these
+    // were prepared: its later records stay queued, for the new keys.
+    if (ch->conn == nullptr || ch->phase != Phase::records || ch->rx_redo) {
+      rte_pktmbuf_free(m);
+      continue;
+    }
+    rte_pktmbuf_free(stack_.raw_read(ch->conn, pend[i].wire));  // the ciphertext is consumed
+    if (!ops[i].ok) {
+      rte_pktmbuf_free(m);
+      fail(ch, kBadRecordMac);
+      continue;
+    }
+    uint8_t* rec = rte_pktmbuf_mtod(m, uint8_t*);
+    tls::ContentType type;
+    const uint8_t* pt = nullptr;
+    size_t len = 0;
+    uint8_t alert = 0;
+    if (to_alert(ch->rx->finish_open(rec, ops[i], &type, &pt, &len), &alert) != tls::OpenStatus::ok) {
+      rte_pktmbuf_free(m);
+      fail(ch, alert);
+      continue;
+    }
+    switch (type) {
+      case tls::ContentType::application_data:
+        if (len == 0 || ch->peer_closed) {
+          rte_pktmbuf_free(m);  // data after close_notify is ignored (RFC 8446 §6.1)
+        } else {
+          m->data_off = static_cast<uint16_t>(m->data_off + (pt - rec));
+          m->data_len = static_cast<uint16_t>(len);
+          m->pkt_len = static_cast<uint32_t>(len);
+          ch->plain_in.append(m);
+        }
+        break;
+      case tls::ContentType::alert:
+        if (len == 2 && pt[1] == kCloseNotify) {
+          ch->peer_closed = true;
+        } else if (!(len == 2 && pt[0] == kWarning)) {
+          lcount(ch, ListenerStat::ssl_connection_error);
+          fail(ch, 0);  // the peer's fatal alert ends the connection; none goes back
+        }
+        rte_pktmbuf_free(m);
+        break;
+      case tls::ContentType::handshake:
+        post_handshake(ch, pt, len);
+        rte_pktmbuf_free(m);
+        break;
+      default:
+        rte_pktmbuf_free(m);
+        fail(ch, kUnexpectedMessage);
+    }
+  }
+  for (unsigned i = 0; i < n; ++i) {
+    Channel* ch = pend[i].ch;
+    if (ch->rx_redo) {
+      ch->rx_redo = false;
+      mark_rx(ch);
+    }
+  }
+  for (unsigned k = 0; k < count; ++k) deliver(chans[k]);
+}
+
+bool TlsWorker::post_handshake(Channel* ch, const uint8_t* msg, size_t len) {
+  if (!ch->tls13) {
+    // TLS 1.2: a renegotiation attempt, refused (RFC 5246 §7.2.2; the
+    // server is configured without renegotiation).
+    send_alert(ch, kWarning, kNoRenegotiation);
+    return true;
+  }
+  // RFC 8446 §4.6.3: KeyUpdate is the one post-handshake message a server
+  // takes from a client (no client certificates after the handshake here).
+  if (len != 5 || msg[0] != kKeyUpdate || msg[1] != 0 || msg[2] != 0 || msg[3] != 1 || msg[4] > 1) {
+    fail(ch, kUnexpectedMessage);
+    return false;
+  }
+  uint8_t next[EVP_MAX_MD_SIZE];
+  tls::TrafficKeys keys;
+  const std::span<uint8_t> out{next, ch->rx_secret.size()};
+  if (!tls::tls13_next_secret(ch->hash, ch->rx_secret, out) || !tls::tls13_traffic_keys(ch->aead, ch->hash, out, &keys)) {
+    fail(ch, kInternalError);
+    return false;
+  }
+  std::memcpy(ch->rx_secret.data(), next, out.size());
+  ch->rx->rekey(keys);
+  ch->rx_redo = true;  // records already prepared under the old keys are opened again
+  if (msg[4] == 1) {
+    ch->key_update_owed = true;  // ours goes out under the current keys, then we switch
+    mark_tx(ch);
+  }
+  lcount(ch, ListenerStat::ssl_key_updates);
+  return true;
+}
+
+// ------------------------------------------------------------------ seal
+
+void TlsWorker::seal_burst(Channel** chans, unsigned count) {
+  struct Pending {
+    Channel* ch;
+    rte_mbuf* m;
+  };
+  Pending pend[kMaxBurst];
+  tls::AeadOp ops[kMaxBurst];
+  unsigned n = 0;
+  for (unsigned k = 0; k < count; ++k) {
+    Channel* ch = chans[k];
+    uint32_t space = stack_.raw_write_space(ch->conn);
+    while (true) {
+      if (n == kMaxBurst) {
+        mark_tx(ch);
+        break;
+      }
+      tls::ContentType type = tls::ContentType::application_data;
+      uint32_t take = 0;
+      uint8_t small[5];
+      const uint8_t* fixed = nullptr;
+      if (ch->key_update_owed) {
+        // KeyUpdate(update_not_requested), the last record under these keys this burst.
+        static constexpr uint8_t kMsg[5] = {kKeyUpdate, 0, 0, 1, 0};
+        type = tls::ContentType::handshake;
+        fixed = kMsg;
+        take = sizeof kMsg;
+      } else if (!ch->plain_out.empty()) {
+        // A full record, or what TCP has room for (not less than a segment's worth).
+        take = std::min<uint32_t>(ch->plain_out.bytes, tls::kMaxPlaintext);
+        if (space >= kSealOverhead + kMinRecord && take + kSealOverhead > space) take = space - kSealOverhead;
+      } else if (ch->shutdown_wanted && !ch->notify_sent) {
+        small[0] = kWarning;
+        small[1] = kCloseNotify;
+        type = tls::ContentType::alert;
+        fixed = small;
+        take = 2;
+      } else {
+        break;
+      }
+      if (space < take + kSealOverhead) {
+        stack_.want_writable(ch->conn);
+        break;
+      }
+      rte_mbuf* m = record_buffer();
+      if (m == nullptr) {
+        lcount(ch, ListenerStat::ssl_record_buffers_exhausted);
+        mark_tx(ch);
+        break;
+      }
+      uint8_t* rec = rte_pktmbuf_mtod(m, uint8_t*);
+      uint8_t* body = rec + ch->tx->prefix_len();
+      if (fixed != nullptr) {
+        std::memcpy(body, fixed, take);
+      } else {
+        ch->plain_out.peek(0, body, take);
+        ch->plain_out.trim_front(take);
+      }
+      const size_t wire = ch->tx->prepare_seal(type, rec, take, &ops[n]);
+      m->data_len = static_cast<uint16_t>(wire);
+      m->pkt_len = static_cast<uint32_t>(wire);
+      pend[n++] = {ch, m};
+      space -= static_cast<uint32_t>(wire);
+      if (type == tls::ContentType::alert) ch->notify_sent = true;
+      if (type == tls::ContentType::handshake) {
+        ch->key_update_owed = false;
+        ch->tx_rekey_after = true;
+        mark_tx(ch);  // the rest under the new keys, next round
+        break;
+      }
+    }
+  }
+  if (n != 0) engine_->seal({ops, n});
+  for (unsigned i = 0; i < n; ++i) {
+    Channel* ch = pend[i].ch;
+    if (ch->conn == nullptr || stack_.raw_write(ch->conn, pend[i].m) != tcp::IoStatus::ok) rte_pktmbuf_free(pend[i].m);
+  }
+  for (unsigned k = 0; k < count; ++k) {
+    Channel* ch = chans[k];
+    if (ch->conn == nullptr) continue;
+    if (ch->tx_rekey_after) {
+      ch->tx_rekey_after = false;
+      uint8_t next[EVP_MAX_MD_SIZE];
+      tls::TrafficKeys keys;
+      const std::span<uint8_t> out{next, ch->tx_secret.size()};
+      if (!tls::tls13_next_secret(ch->hash, ch->tx_secret, out) ||
+          !tls::tls13_traffic_keys(ch->aead, ch->hash, out, &keys)) {
+        fail(ch, 0);
+        continue;
+      }
+      std::memcpy(ch->tx_secret.data(), next, out.size());
+      ch->tx->rekey(keys);
+    }
+    finish_tx(ch);
+  }
+}
+
+// After a channel's records went out: the FIN behind our close_notify, and
+// room for an application that was refused.
+void TlsWorker::finish_tx(Channel* ch) {
+  tcp::Conn* c = ch->conn;
+  if (ch->notify_sent && ch->plain_out.empty()) {
+    if (ch->close_wanted) {
+      ch->close_wanted = false;
+      return stack_.raw_close(c);  // may free c (and release ch)
+    }
+    stack_.raw_shutdown(c);
+  }
+  deliver(ch);
+}
+
+// ------------------------------------------------------------------ OpenSSL's record layer
+
+bool TlsWorker::openssl_rx(Channel* ch) {
+  tcp::Conn* c = ch->conn;
+  if (ch->plain_in.bytes < kMaxPlainIn) {
+    // As much ciphertext as fits the plaintext bound; the rest stays in TCP's window.
+    if (rte_mbuf* m = stack_.raw_read(c, kMaxPlainIn)) {
+      for (rte_mbuf* s = m; s != nullptr; s = s->next) ch->hs->feed(rte_pktmbuf_mtod(s, const uint8_t*), s->data_len);
+      rte_pktmbuf_free(m);
+    }
+  }
+  while (ch->plain_in.bytes < kMaxPlainIn && !ch->peer_closed) {
+    rte_mbuf* m = record_buffer();
+    if (m == nullptr) {
+      lcount(ch, ListenerStat::ssl_record_buffers_exhausted);
+      mark_rx(ch);
+      break;
+    }
+    const long got = ch->hs->read_plain(rte_pktmbuf_mtod(m, uint8_t*), tls::kMaxPlaintext);
+    if (got <= 0) {
+      rte_pktmbuf_free(m);
+      if (got == tls::ServerHandshake::kClosed) ch->peer_closed = true;
+      if (got == tls::ServerHandshake::kFailed) {
+        send_output(ch);
+        lcount(ch, ListenerStat::ssl_connection_error);
+        fail(ch, 0);
+        return false;
+      }
+      break;
+    }
+    m->data_len = static_cast<uint16_t>(got);
+    m->pkt_len = static_cast<uint32_t>(got);
+    ch->plain_in.append(m);
+  }
+  if (c->rcvq.bytes != 0 && ch->plain_in.bytes < kMaxPlainIn) mark_rx(ch);
+  // What reading made OpenSSL send (its KeyUpdate answer).
+  send_output(ch);
+  return true;
+}
+
+void TlsWorker::openssl_tx(Channel* ch) {
+  // OpenSSL's records take at most what TCP has room for; the rest waits
+  // (in plain_out, and in OpenSSL's output) for the next writable event.
+  while (!ch->plain_out.empty() && ch->hs->pending_output() < stack_.raw_write_space(ch->conn)) {
+    const rte_mbuf* m = ch->plain_out.head;
+    ch->hs->write_plain(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len);
+    ch->plain_out.trim_front(m->data_len);
+  }
+  if (ch->plain_out.empty() && ch->shutdown_wanted && !ch->notify_sent) {
+    ch->hs->close_notify();
+    ch->notify_sent = true;
+  }
+  send_output(ch);
+  if (ch->hs->pending_output() != 0 || !ch->plain_out.empty()) {
+    stack_.want_writable(ch->conn);
+    return;
+  }
+  finish_tx(ch);
+}
+
+void TlsWorker::send_output(Channel* ch) {
+  while (ch->hs->pending_output() != 0) {
+    const uint32_t room = std::min(stack_.raw_write_space(ch->conn), kScratchBytes);
+    if (room == 0) break;
+    const size_t n = ch->hs->take_output(scratch_.get(), room);
+    if (n == 0 || !send_raw(ch, scratch_.get(), n)) break;
+  }
+}
+
+// ------------------------------------------------------------------ out
+
+bool TlsWorker::send_raw(Channel* ch, const uint8_t* data, size_t len) {
+  rte_mbuf* head = nullptr;
+  size_t off = 0;
+  while (off < len) {
+    rte_mbuf* m = record_buffer();
+    if (m == nullptr) {
+      lcount(ch, ListenerStat::ssl_record_buffers_exhausted);
+      rte_pktmbuf_free(head);
+      return false;
+    }
+    const uint16_t n = static_cast<uint16_t>(std::min<size_t>(len - off, rte_pktmbuf_tailroom(m)));
+    std::memcpy(rte_pktmbuf_append(m, n), data + off, n);
+    off += n;
+    if (head == nullptr) {
+      head = m;
+    } else {
+      rte_pktmbuf_chain(head, m);
+    }
+  }
+  if (head == nullptr) return true;
+  if (stack_.raw_write(ch->conn, head) != tcp::IoStatus::ok) {
+    rte_pktmbuf_free(head);
+    return false;
+  }
+  return true;
+}
+
+bool TlsWorker::send_alert(Channel* ch, uint8_t level, uint8_t description) {
+  if (!ch->offload || !ch->tx) return false;
+  rte_mbuf* m = record_buffer();
+  if (m == nullptr) return false;
+  uint8_t* rec = rte_pktmbuf_mtod(m, uint8_t*);
+  uint8_t* body = rec + ch->tx->prefix_len();
+  body[0] = level;
+  body[1] = description;
+  tls::AeadOp op;
+  const size_t wire = ch->tx->prepare_seal(tls::ContentType::alert, rec, 2, &op);
+  engine_->seal({&op, 1});
+  m->data_len = static_cast<uint16_t>(wire);
+  m->pkt_len = static_cast<uint32_t>(wire);
+  if (stack_.raw_write(ch->conn, m) != tcp::IoStatus::ok) {
+    rte_pktmbuf_free(m);
+    return false;
+  }
+  return true;
+}
+
+void TlsWorker::fail(Channel* ch, uint8_t alert) {
+  if (ch->phase == Phase::failed || ch->conn == nullptr) return;
+  if (alert != 0) send_alert(ch, kFatal, alert);
+  timers_.cancel(ch->timer);
+  ch->phase = Phase::failed;
+  tcp::Conn* c = ch->conn;
+  stack_.notify_closed(c, tcp::CloseReason::reset);  // the application hears it as a reset
+  stack_.raw_close(c);  // FIN behind the alert (RST if anything is unread)
+}
+
+void TlsWorker::deliver(Channel* ch) {
+  tcp::Conn* c = ch->conn;
+  if (c == nullptr || ch->phase != Phase::records || c->ops == nullptr) return;
+  if ((ch->plain_in.bytes != 0 || eof(ch)) && c->ops->on_readable) {
+    c->ops->on_readable(c->app, c);
+    if (ch->conn != c || c->ops == nullptr) return;
+  }
+  if (ch->app_blocked && write_space(ch) > 0 && c->ops->on_writable) {
+    ch->app_blocked = false;
+    c->ops->on_writable(c->app, c);
+  }
+}
+
+}  // namespace lg::tlsterm

@@ -1,0 +1,156 @@
+// TLS termination on one worker. Each TLS connection gets a Channel, the
+// TCP connection's ULP (tcp/ulp.h): the HTTP proxy reads and writes
+// plaintext through the usual TcpStack calls and never sees a record.
+//
+// A channel goes: hello (wait for the ClientHello, pick the Gateway server
+// by SNI as Envoy's tls_inspector does, so that server's versions, suites
+// and certificates apply) → handshake (OpenSSL over memory BIOs,
+// tls/session) → records. Records of offloaded suites are opened and sealed
+// by the worker's AeadEngine: every channel with work marks itself, and
+// flush() — once a pass, before the TX flush — opens all their records in
+// one IPsec-MB burst, hands the plaintext to the application, then seals
+// everything the applications wrote in a second burst. Other suites, and
+// all records when offload is off, go through OpenSSL's record layer.
+#pragma once
+
+#include <rte_mempool.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "dataplane/config/runtime_tables.h"
+#include "dataplane/tcp/stack.h"
+#include "dataplane/timer/timer_wheel.h"
+#include "dataplane/upstream/registry.h"
+#include "tls/record/aead_engine.h"
+#include "tls/record/protection.h"
+#include "tls/session/hand_over.h"
+#include "tls/session/server_handshake.h"
+
+namespace lg::tlsterm {
+
+struct TlsWorkerConfig {
+  bool record_offload = true;
+  uint32_t record_buffers = 2048;
+  uint32_t max_connections = 8192;
+  uint32_t hello_timeout_ms = 15000;  // ClientHello and handshake, together
+};
+
+enum class Phase : uint8_t { hello, handshake, records, failed };
+
+class TlsWorker;
+
+struct Channel : tcp::Ulp {  // Conn::ulp points here
+  TlsWorker* worker;
+  tcp::Conn* conn;
+  Phase phase;
+  bool offload;            // records on the AeadEngine (else OpenSSL's record layer)
+  bool rx_marked, tx_marked;
+  bool peer_closed;        // close_notify received
+  bool shutdown_wanted;    // the application shut down: close_notify after what is queued
+  bool close_wanted;       // ... and let go: close the connection after it
+  bool notify_sent;        // our close_notify is out
+  bool app_blocked;        // the application was refused a write: tell it when there is room
+  bool tls13;
+  bool rx_redo;            // KeyUpdate: records prepared under the old keys are opened again
+  bool key_update_owed;    // the peer asked for our KeyUpdate
+  bool tx_rekey_after;     // ours is sealed: switch keys after this burst
+  uint32_t server;         // the Gateway server within the listener (SNI selection)
+  uint32_t listener_stats;
+  Channel* next_rx;
+  Channel* next_tx;
+  Channel* next_free;
+  tcp::SegQueue plain_in;   // opened, not yet read by the application
+  tcp::SegQueue plain_out;  // written by the application, not yet sealed
+  std::unique_ptr<tls::ServerHandshake> hs;  // kept for the OpenSSL record layer
+  std::optional<tls::RecordProtection> rx, tx;
+  std::vector<uint8_t> rx_secret, tx_secret;  // TLS 1.3: for KeyUpdate
+  const EVP_MD* hash;
+  tls::Aead aead;
+  Timer timer;  // hello + handshake timeout
+};
+
+class TlsWorker {
+ public:
+  TlsWorker(const TlsWorkerConfig& cfg, unsigned worker, tcp::TcpStack& stack, TimerWheel& timers,
+            upstream::UpstreamRegistry& registry, uint64_t tsc_hz);
+  ~TlsWorker();
+  TlsWorker(const TlsWorker&) = delete;
+  TlsWorker& operator=(const TlsWorker&) = delete;
+
+  // Puts a channel under a connection accepted on a TLS listener of `t`.
+  // false: no channel free (refuse the connection).
+  bool attach(tcp::Conn* c, const config::RuntimeTables* t, const config::ListenerSlot& l);
+  // Once a pass, before the TX flush: the pending opens and seals. Returns
+  // the records handled (work done).
+  unsigned flush(const config::RuntimeTables* t);
+  // The Gateway server (ordinal within its listener) a TLS connection was
+  // selected for, or kNone when c has no channel.
+  static uint32_t server_of(const tcp::Conn* c);
+  bool offload_available() const { return engine_ != nullptr; }
+
+  // ULP entry points (channel.cc).
+  static const tcp::UlpOps kOps;
+  uint32_t readable(const Channel* ch) const { return ch->plain_in.bytes; }
+  uint32_t peek(const Channel* ch, uint32_t from, void* buf, uint32_t len) const;
+  rte_mbuf* read(Channel* ch, uint32_t max);
+  bool eof(const Channel* ch) const;
+  tcp::IoStatus write(Channel* ch, rte_mbuf* chain);
+  uint32_t write_space(const Channel* ch) const;
+  void want_writable(Channel* ch);
+  void shutdown(Channel* ch);
+  void close(Channel* ch);
+  void abort(Channel* ch);
+  void stream_readable(Channel* ch);
+  void stream_writable(Channel* ch);
+  void release(Channel* ch);
+
+ private:
+  static constexpr uint32_t kMaxPlainIn = 64 * 1024;    // opened ahead of the application
+  static constexpr uint32_t kMaxPlainOut = 64 * 1024;   // written ahead of sealing
+  static constexpr unsigned kMaxBurst = tls::AeadEngine::kMaxBurst;
+  static constexpr uint32_t kScratchBytes = 16 * 1024 + 64;  // a ClientHello (tls::kMaxClientHello), flights
+
+  void mark_rx(Channel* ch);
+  void mark_tx(Channel* ch);
+  // Handshake phase (handshake.cc).
+  void hello(Channel* ch, const config::RuntimeTables* t);
+  void handshake(Channel* ch);
+  bool start_records(Channel* ch);
+  void handshake_failed(Channel* ch, const char* why);
+  void peer_left(Channel* ch);
+  static void on_timeout(Timer* t, void* arg);
+  // Records (records.cc). Each returns false when the channel failed.
+  void open_burst(Channel** chans, unsigned n);
+  void seal_burst(Channel** chans, unsigned n);
+  void finish_tx(Channel* ch);
+  void reclaim();
+  bool openssl_rx(Channel* ch);
+  void openssl_tx(Channel* ch);
+  bool post_handshake(Channel* ch, const uint8_t* msg, size_t len);
+  bool send_raw(Channel* ch, const uint8_t* data, size_t len);
+  void send_output(Channel* ch);  // OpenSSL's output, as far as TCP has room  // bytes as they are (handshake, OpenSSL records)
+  bool send_alert(Channel* ch, uint8_t level, uint8_t description);  // under the record layer's keys
+  void fail(Channel* ch, uint8_t alert);  // fatal: alert (if keys), tell the application, close
+  void deliver(Channel* ch);  // application readable / writable after a flush
+  void lcount(const Channel* ch, upstream::ListenerStat st);
+  rte_mbuf* record_buffer();
+
+  TlsWorkerConfig cfg_;
+  unsigned worker_;
+  tcp::TcpStack& stack_;
+  TimerWheel& timers_;
+  upstream::UpstreamRegistry& registry_;
+  uint64_t cycles_per_ms_;
+  std::unique_ptr<tls::AeadEngine> engine_;
+  rte_mempool* records_ = nullptr;
+  std::unique_ptr<Channel[]> channels_;
+  Channel* free_ = nullptr;
+  Channel* dead_ = nullptr;  // released, waiting to leave the pass lists
+  Channel* rx_head_ = nullptr;
+  Channel* tx_head_ = nullptr;
+  std::unique_ptr<uint8_t[]> scratch_;  // handshake bytes, ClientHellos
+};
+
+}  // namespace lg::tlsterm
