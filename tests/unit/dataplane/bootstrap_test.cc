@@ -404,7 +404,7 @@ TEST_P(BootstrapInvalid, ReportsExactError) {
 const std::string kPortKeysList = "name, device, ipv4, ipv6, gateway, gateway6, mtu, vlan, rx_desc, tx_desc, impair";
 const std::string kTopKeysList =
     "node, eal, workers, idle_sleep_us, mbufs_per_port, ports, admin, tcp, test_apps, agent, config_dir, "
-    "config_limits, crds, proxy";
+    "config_limits, crds, proxy, tls";
 const std::string kImpairKeysList = "loss, reorder, duplicate, delay_us, corrupt, seed";
 const std::string kTcpKeysList =
     "max_connections, time_wait_ms, max_time_wait, delayed_ack_ms, syn_backlog, connect_timeout_ms, "
@@ -437,6 +437,10 @@ const BadCase kBadCases[] = {
      "max_endpoints)"},
     {"ProxyHelloTimeoutTooSmall", doc("", "proxy: {hello_timeout_ms: 5}\n"),
      "proxy.hello_timeout_ms: expected an integer from 100 to 600000, got \"5\""},
+    {"TlsRecordOffloadNotBoolean", doc("", "tls: {record_offload: maybe}\n"),
+     "tls.record_offload: expected true or false, got \"maybe\""},
+    {"TlsRecordBuffersTooFew", doc("", "tls: {record_buffers: 10}\n"),
+     "tls.record_buffers: expected an integer from 256 to 1048576, got \"10\""},
     {"CrdsNotAList", doc("", "crds: /etc/istio/crds.yaml\n"),
      "crds: expected a list of Istio CRD files or directories, got \"/etc/istio/crds.yaml\""},
     // Unknown and duplicate keys.
