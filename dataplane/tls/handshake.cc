@@ -4,6 +4,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "dataplane/config/tls_servers.h"
 #include "dataplane/tls/tls_worker.h"
 #include "tls/client_hello.h"
@@ -32,14 +35,7 @@ bool TlsWorker::attach(tcp::Conn* c, const config::RuntimeTables* t, const confi
 void TlsWorker::on_timeout(Timer*, void* arg) {
   auto* ch = static_cast<Channel*>(arg);
   ch->worker->lcount(ch, ListenerStat::ssl_handshake_timeout);
-  ch->worker->fail(ch, 0);
-}
-
-// The client closed before the handshake finished: not a TLS error (as
-// Envoy sees a remote close, not an SSL failure); the connection just ends.
-void TlsWorker::peer_left(Channel* ch) {
-  timers_.cancel(ch->timer);
-  fail(ch, 0);
+  ch->worker->end(ch);
 }
 
 void TlsWorker::hello(Channel* ch, const config::RuntimeTables* t) {
@@ -50,7 +46,9 @@ void TlsWorker::hello(Channel* ch, const config::RuntimeTables* t) {
   uint32_t need = 0;
   const tls::HelloStatus st = tls::parse_client_hello({scratch_.get(), have}, &info, &need);
   if (st == tls::HelloStatus::need_more) {
-    if (c->fin_rcvd) peer_left(ch);
+    // A client that leaves before its hello is complete is not a TLS error
+    // (Envoy sees a remote close, not an SSL failure).
+    if (c->fin_rcvd) end(ch);
     return;
   }
   if (st != tls::HelloStatus::done) return handshake_failed(ch, nullptr);  // plain text, or not a ClientHello
@@ -84,7 +82,7 @@ void TlsWorker::handshake(Channel* ch) {
   send_output(ch);
   switch (ch->hs->state()) {
     case tls::ServerHandshake::State::in_progress:
-      if (c->fin_rcvd) peer_left(ch);
+      if (c->fin_rcvd) end(ch);  // the client left mid-handshake: no TLS error either
       return;
     case tls::ServerHandshake::State::failed:
       return handshake_failed(ch, ch->hs->failure().c_str());
@@ -112,15 +110,19 @@ bool TlsWorker::start_records(Channel* ch) {
   ch->hash = ho.hash;
   ch->rx.emplace(ho.version, *engine_, ho.rx, ho.rx_sequence);
   ch->tx.emplace(ho.version, *engine_, ho.tx, ho.tx_sequence);
-  ch->rx_secret = std::move(ho.rx_secret);
-  ch->tx_secret = std::move(ho.tx_secret);
+  // TLS 1.2 has no KeyUpdate (its secrets stay empty).
+  ch->secret_len = static_cast<uint8_t>(std::min(ho.rx_secret.size(), sizeof ch->rx_secret));
+  if (ch->secret_len != 0) {  // (an empty vector's data() may be null)
+    std::memcpy(ch->rx_secret, ho.rx_secret.data(), ch->secret_len);
+    std::memcpy(ch->tx_secret, ho.tx_secret.data(), ch->secret_len);
+  }
   if (!leftover.empty()) {
     // Records behind the Finished that OpenSSL read: back in front of the
     // receive queue, for our record layer.
     rte_mbuf* m = record_buffer();
     if (m == nullptr || leftover.size() > rte_pktmbuf_tailroom(m)) {
       if (m) rte_pktmbuf_free(m);
-      fail(ch, 80);  // internal_error
+      fail(ch, tls::Alert::internal_error);
       return false;
     }
     memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(leftover.size())), leftover.data(), leftover.size());
@@ -130,8 +132,6 @@ bool TlsWorker::start_records(Channel* ch) {
 }
 
 void TlsWorker::handshake_failed(Channel* ch, const char* why) {
-  timers_.cancel(ch->timer);
-  lcount(ch, ListenerStat::ssl_connection_error);
   // Envoy's ssl.no_certificate and ssl.fail_verify_error.
   if (ch->hs != nullptr && why != nullptr) {
     if (std::string_view(why) == "peer did not return a certificate") {
@@ -141,7 +141,7 @@ void TlsWorker::handshake_failed(Channel* ch, const char* why) {
       lcount(ch, ListenerStat::ssl_fail_verify_error);
     }
   }
-  fail(ch, 0);  // OpenSSL's alert, if any, is already on its way
+  fail(ch);  // OpenSSL's alert, if any, is already on its way
 }
 
 }  // namespace lg::tlsterm

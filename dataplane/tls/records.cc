@@ -4,20 +4,18 @@
 #include <rte_lcore.h>
 
 #include <cstdio>
-#include <utility>
 #include <cstring>
+#include <utility>
 
 #include "dataplane/tls/tls_worker.h"
 
 namespace lg::tlsterm {
+using tls::Alert;
+using tls::AlertLevel;
 using upstream::ListenerStat;
 
 namespace {
 
-// RFC 8446 §6 / RFC 5246 §7.2 alert descriptions we send.
-constexpr uint8_t kCloseNotify = 0, kUnexpectedMessage = 10, kBadRecordMac = 20, kRecordOverflow = 22,
-                  kDecodeError = 50, kInternalError = 80, kNoRenegotiation = 100;
-constexpr uint8_t kWarning = 1, kFatal = 2;
 constexpr uint8_t kKeyUpdate = 24;  // RFC 8446 §4.6.3
 
 // A record's largest form on the wire: TLS 1.3 allows 2^14 + 256 of
@@ -31,21 +29,17 @@ constexpr uint32_t kMinRecord = 1024;  // smaller records only when that is all 
 
 uint16_t u16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
 
-tls::OpenStatus to_alert(tls::OpenStatus st, uint8_t* alert) {
+Alert alert_for(tls::OpenStatus st) {
   switch (st) {
     case tls::OpenStatus::bad_record_mac:
-      *alert = kBadRecordMac;
-      break;
+      return Alert::bad_record_mac;
     case tls::OpenStatus::record_overflow:
-      *alert = kRecordOverflow;
-      break;
+      return Alert::record_overflow;
     case tls::OpenStatus::unexpected_message:
-      *alert = kUnexpectedMessage;
-      break;
+      return Alert::unexpected_message;
     default:
-      *alert = kDecodeError;
+      return Alert::decode_error;
   }
-  return st;
 }
 
 }  // namespace
@@ -114,8 +108,6 @@ void TlsWorker::release(Channel* ch) {
   ch->hs.reset();
   ch->rx.reset();
   ch->tx.reset();
-  ch->rx_secret.clear();
-  ch->tx_secret.clear();
   ch->phase = Phase::failed;
   ch->conn = nullptr;
   // Back to the free list once no pass list holds it (reclaim()).
@@ -222,7 +214,7 @@ void TlsWorker::open_burst(Channel** chans, unsigned count) {
       if (c->rcvq.peek(off, hdr, sizeof hdr) < sizeof hdr) break;
       const uint32_t len = u16(hdr + 3);
       if (len > kMaxCiphertext) {
-        fail(ch, kRecordOverflow);
+        fail(ch, Alert::record_overflow);
         break;
       }
       const uint32_t wire = tls::kHeaderLen + len;
@@ -237,10 +229,9 @@ void TlsWorker::open_burst(Channel** chans, unsigned count) {
       c->rcvq.peek(off, rec, wire);
       m->data_len = static_cast<uint16_t>(wire);
       m->pkt_len = wire;
-      uint8_t alert = 0;
-      if (to_alert(ch->rx->prepare_open(rec, wire, &ops[n]), &alert) != tls::OpenStatus::ok) {
+      if (const tls::OpenStatus st = ch->rx->prepare_open(rec, wire, &ops[n]); st != tls::OpenStatus::ok) {
         rte_pktmbuf_free(m);
-        fail(ch, alert);
+        fail(ch, alert_for(st));
         break;
       }
       pend[n++] = {ch, m, wire};
@@ -262,17 +253,16 @@ void TlsWorker::open_burst(Channel** chans, unsigned count) {
     rte_pktmbuf_free(stack_.raw_read(ch->conn, pend[i].wire));  // the ciphertext is consumed
     if (!ops[i].ok) {
       rte_pktmbuf_free(m);
-      fail(ch, kBadRecordMac);
+      fail(ch, Alert::bad_record_mac);
       continue;
     }
     uint8_t* rec = rte_pktmbuf_mtod(m, uint8_t*);
     tls::ContentType type;
     const uint8_t* pt = nullptr;
     size_t len = 0;
-    uint8_t alert = 0;
-    if (to_alert(ch->rx->finish_open(rec, ops[i], &type, &pt, &len), &alert) != tls::OpenStatus::ok) {
+    if (const tls::OpenStatus st = ch->rx->finish_open(rec, ops[i], &type, &pt, &len); st != tls::OpenStatus::ok) {
       rte_pktmbuf_free(m);
-      fail(ch, alert);
+      fail(ch, alert_for(st));
       continue;
     }
     switch (type) {
@@ -287,11 +277,10 @@ void TlsWorker::open_burst(Channel** chans, unsigned count) {
         }
         break;
       case tls::ContentType::alert:
-        if (len == 2 && pt[1] == kCloseNotify) {
+        if (len == 2 && pt[1] == static_cast<uint8_t>(Alert::close_notify)) {
           ch->peer_closed = true;
-        } else if (!(len == 2 && pt[0] == kWarning)) {
-          lcount(ch, ListenerStat::ssl_connection_error);
-          fail(ch, 0);  // the peer's fatal alert ends the connection; none goes back
+        } else if (!(len == 2 && pt[0] == static_cast<uint8_t>(AlertLevel::warning))) {
+          fail(ch);  // the peer's fatal alert ends the connection; none goes back
         }
         rte_pktmbuf_free(m);
         break;
@@ -301,7 +290,7 @@ void TlsWorker::open_burst(Channel** chans, unsigned count) {
         break;
       default:
         rte_pktmbuf_free(m);
-        fail(ch, kUnexpectedMessage);
+        fail(ch, Alert::unexpected_message);
     }
   }
   for (unsigned i = 0; i < n; ++i) {
@@ -314,27 +303,19 @@ void TlsWorker::open_burst(Channel** chans, unsigned count) {
   for (unsigned k = 0; k < count; ++k) deliver(chans[k]);
 }
 
-bool TlsWorker::post_handshake(Channel* ch, const uint8_t* msg, size_t len) {
+void TlsWorker::post_handshake(Channel* ch, const uint8_t* msg, size_t len) {
   if (!ch->tls13) {
     // TLS 1.2: a renegotiation attempt, refused (RFC 5246 §7.2.2; the
     // server is configured without renegotiation).
-    send_alert(ch, kWarning, kNoRenegotiation);
-    return true;
+    send_alert(ch, AlertLevel::warning, Alert::no_renegotiation);
+    return;
   }
   // RFC 8446 §4.6.3: KeyUpdate is the one post-handshake message a server
   // takes from a client (no client certificates after the handshake here).
-  if (len != 5 || msg[0] != kKeyUpdate || msg[1] != 0 || msg[2] != 0 || msg[3] != 1 || msg[4] > 1) {
-    fail(ch, kUnexpectedMessage);
-    return false;
-  }
-  uint8_t next[EVP_MAX_MD_SIZE];
+  if (len != 5 || msg[0] != kKeyUpdate || msg[1] != 0 || msg[2] != 0 || msg[3] != 1 || msg[4] > 1)
+    return fail(ch, Alert::unexpected_message);
   tls::TrafficKeys keys;
-  const std::span<uint8_t> out{next, ch->rx_secret.size()};
-  if (!tls::tls13_next_secret(ch->hash, ch->rx_secret, out) || !tls::tls13_traffic_keys(ch->aead, ch->hash, out, &keys)) {
-    fail(ch, kInternalError);
-    return false;
-  }
-  std::memcpy(ch->rx_secret.data(), next, out.size());
+  if (!next_keys(ch, ch->rx_secret, &keys)) return fail(ch, Alert::internal_error);
   ch->rx->rekey(keys);
   ch->rx_redo = true;  // records already prepared under the old keys are opened again
   if (msg[4] == 1) {
@@ -342,6 +323,15 @@ bool TlsWorker::post_handshake(Channel* ch, const uint8_t* msg, size_t len) {
     mark_tx(ch);
   }
   lcount(ch, ListenerStat::ssl_key_updates);
+}
+
+bool TlsWorker::next_keys(Channel* ch, uint8_t* secret, tls::TrafficKeys* keys) {
+  uint8_t next[tls::kMaxSecretLen];
+  const std::span<uint8_t> out{next, ch->secret_len};
+  if (!tls::tls13_next_secret(ch->hash, {secret, ch->secret_len}, out) ||
+      !tls::tls13_traffic_keys(ch->aead, ch->hash, out, keys))
+    return false;
+  std::memcpy(secret, next, ch->secret_len);
   return true;
 }
 
@@ -365,7 +355,7 @@ void TlsWorker::seal_burst(Channel** chans, unsigned count) {
       }
       tls::ContentType type = tls::ContentType::application_data;
       uint32_t take = 0;
-      uint8_t small[5];
+      uint8_t close_notify[2];
       const uint8_t* fixed = nullptr;
       if (ch->key_update_owed) {
         // KeyUpdate(update_not_requested), the last record under these keys this burst.
@@ -378,16 +368,16 @@ void TlsWorker::seal_burst(Channel** chans, unsigned count) {
         take = std::min<uint32_t>(ch->plain_out.bytes, tls::kMaxPlaintext);
         if (space >= kSealOverhead + kMinRecord && take + kSealOverhead > space) take = space - kSealOverhead;
       } else if (ch->shutdown_wanted && !ch->notify_sent) {
-        small[0] = kWarning;
-        small[1] = kCloseNotify;
+        close_notify[0] = static_cast<uint8_t>(AlertLevel::warning);
+        close_notify[1] = static_cast<uint8_t>(Alert::close_notify);
         type = tls::ContentType::alert;
-        fixed = small;
-        take = 2;
+        fixed = close_notify;
+        take = sizeof close_notify;
       } else {
         break;
       }
       if (space < take + kSealOverhead) {
-        stack_.want_writable(ch->conn);
+        stack_.raw_want_writable(ch->conn);  // the stream's room, not the application's
         break;
       }
       rte_mbuf* m = record_buffer();
@@ -428,15 +418,11 @@ void TlsWorker::seal_burst(Channel** chans, unsigned count) {
     if (ch->conn == nullptr) continue;
     if (ch->tx_rekey_after) {
       ch->tx_rekey_after = false;
-      uint8_t next[EVP_MAX_MD_SIZE];
       tls::TrafficKeys keys;
-      const std::span<uint8_t> out{next, ch->tx_secret.size()};
-      if (!tls::tls13_next_secret(ch->hash, ch->tx_secret, out) ||
-          !tls::tls13_traffic_keys(ch->aead, ch->hash, out, &keys)) {
-        fail(ch, 0);
+      if (!next_keys(ch, ch->tx_secret, &keys)) {
+        fail(ch);  // the KeyUpdate is out: nothing more can be sealed that the peer would open
         continue;
       }
-      std::memcpy(ch->tx_secret.data(), next, out.size());
       ch->tx->rekey(keys);
     }
     finish_tx(ch);
@@ -480,9 +466,8 @@ bool TlsWorker::openssl_rx(Channel* ch) {
       rte_pktmbuf_free(m);
       if (got == tls::ServerHandshake::kClosed) ch->peer_closed = true;
       if (got == tls::ServerHandshake::kFailed) {
-        send_output(ch);
-        lcount(ch, ListenerStat::ssl_connection_error);
-        fail(ch, 0);
+        send_output(ch);  // OpenSSL's alert
+        fail(ch);
         return false;
       }
       break;
@@ -511,7 +496,7 @@ void TlsWorker::openssl_tx(Channel* ch) {
   }
   send_output(ch);
   if (ch->hs->pending_output() != 0 || !ch->plain_out.empty()) {
-    stack_.want_writable(ch->conn);
+    stack_.raw_want_writable(ch->conn);
     return;
   }
   finish_tx(ch);
@@ -555,14 +540,14 @@ bool TlsWorker::send_raw(Channel* ch, const uint8_t* data, size_t len) {
   return true;
 }
 
-bool TlsWorker::send_alert(Channel* ch, uint8_t level, uint8_t description) {
+bool TlsWorker::send_alert(Channel* ch, AlertLevel level, Alert alert) {
   if (!ch->offload || !ch->tx) return false;
   rte_mbuf* m = record_buffer();
   if (m == nullptr) return false;
   uint8_t* rec = rte_pktmbuf_mtod(m, uint8_t*);
   uint8_t* body = rec + ch->tx->prefix_len();
-  body[0] = level;
-  body[1] = description;
+  body[0] = static_cast<uint8_t>(level);
+  body[1] = static_cast<uint8_t>(alert);
   tls::AeadOp op;
   const size_t wire = ch->tx->prepare_seal(tls::ContentType::alert, rec, 2, &op);
   engine_->seal({&op, 1});
@@ -575,9 +560,15 @@ bool TlsWorker::send_alert(Channel* ch, uint8_t level, uint8_t description) {
   return true;
 }
 
-void TlsWorker::fail(Channel* ch, uint8_t alert) {
+void TlsWorker::fail(Channel* ch, std::optional<Alert> alert) {
   if (ch->phase == Phase::failed || ch->conn == nullptr) return;
-  if (alert != 0) send_alert(ch, kFatal, alert);
+  lcount(ch, ListenerStat::ssl_connection_error);
+  if (alert) send_alert(ch, AlertLevel::fatal, *alert);
+  end(ch);
+}
+
+void TlsWorker::end(Channel* ch) {
+  if (ch->phase == Phase::failed || ch->conn == nullptr) return;
   timers_.cancel(ch->timer);
   ch->phase = Phase::failed;
   tcp::Conn* c = ch->conn;

@@ -65,7 +65,9 @@ struct Channel : tcp::Ulp {  // Conn::ulp points here
   tcp::SegQueue plain_out;  // written by the application, not yet sealed
   std::unique_ptr<tls::ServerHandshake> hs;  // kept for the OpenSSL record layer
   std::optional<tls::RecordProtection> rx, tx;
-  std::vector<uint8_t> rx_secret, tx_secret;  // TLS 1.3: for KeyUpdate
+  // TLS 1.3: the current traffic secrets, for KeyUpdate (§7.2).
+  uint8_t rx_secret[tls::kMaxSecretLen], tx_secret[tls::kMaxSecretLen];
+  uint8_t secret_len;
   const EVP_MD* hash;
   tls::Aead aead;
   Timer timer;  // hello + handshake timeout
@@ -88,7 +90,6 @@ class TlsWorker {
   // The Gateway server (ordinal within its listener) a TLS connection was
   // selected for, or kNone when c has no channel.
   static uint32_t server_of(const tcp::Conn* c);
-  bool offload_available() const { return engine_ != nullptr; }
 
   // ULP entry points (channel.cc).
   static const tcp::UlpOps kOps;
@@ -119,7 +120,6 @@ class TlsWorker {
   void handshake(Channel* ch);
   bool start_records(Channel* ch);
   void handshake_failed(Channel* ch, const char* why);
-  void peer_left(Channel* ch);
   static void on_timeout(Timer* t, void* arg);
   // Records (records.cc). Each returns false when the channel failed.
   void open_burst(Channel** chans, unsigned n);
@@ -128,11 +128,17 @@ class TlsWorker {
   void reclaim();
   bool openssl_rx(Channel* ch);
   void openssl_tx(Channel* ch);
-  bool post_handshake(Channel* ch, const uint8_t* msg, size_t len);
+  void post_handshake(Channel* ch, const uint8_t* msg, size_t len);
+  // TLS 1.3 KeyUpdate: secret becomes the next generation, keys from it. false: cannot derive.
+  bool next_keys(Channel* ch, uint8_t* secret, tls::TrafficKeys* keys);
   bool send_raw(Channel* ch, const uint8_t* data, size_t len);
   void send_output(Channel* ch);  // OpenSSL's output, as far as TCP has room  // bytes as they are (handshake, OpenSSL records)
-  bool send_alert(Channel* ch, uint8_t level, uint8_t description);  // under the record layer's keys
-  void fail(Channel* ch, uint8_t alert);  // fatal: alert (if keys), tell the application, close
+  bool send_alert(Channel* ch, tls::AlertLevel level, tls::Alert alert);  // under the record layer's keys
+  // A TLS error (ssl_connection_error): our fatal alert when we have one to
+  // send and the keys to send it, then end().
+  void fail(Channel* ch, std::optional<tls::Alert> alert = std::nullopt);
+  // The connection ends: the application hears a reset, TCP closes.
+  void end(Channel* ch);
   void deliver(Channel* ch);  // application readable / writable after a flush
   void lcount(const Channel* ch, upstream::ListenerStat st);
   rte_mbuf* record_buffer();

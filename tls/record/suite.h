@@ -27,4 +27,18 @@ enum class Version : uint16_t { tls12 = 0x0303, tls13 = 0x0304 };
 
 enum class ContentType : uint8_t { change_cipher_spec = 20, alert = 21, handshake = 22, application_data = 23 };
 
+// Alerts (RFC 8446 §6, RFC 5246 §7.2): the ones linegate's record layer
+// sends or acts on.
+enum class AlertLevel : uint8_t { warning = 1, fatal = 2 };
+enum class Alert : uint8_t {
+  close_notify = 0,
+  unexpected_message = 10,
+  bad_record_mac = 20,
+  record_overflow = 22,
+  decode_error = 50,
+  internal_error = 80,
+  user_canceled = 90,
+  no_renegotiation = 100,
+};
+
 }  // namespace lg::tls
