@@ -147,8 +147,7 @@ std::unique_ptr<RuntimeTables> build_tables(std::shared_ptr<const Snapshot> snap
     slot.port = static_cast<uint16_t>(l.port());
     slot.protocol = static_cast<uint8_t>(l.protocol());
     slot.tls_mode = l.servers_size() ? static_cast<uint8_t>(l.servers(0).tls().mode()) : 0;
-    slot.terminates_tls = slot.tls_mode == pb::SERVER_TLS_SIMPLE || slot.tls_mode == pb::SERVER_TLS_MUTUAL ||
-                          slot.tls_mode == pb::SERVER_TLS_OPTIONAL_MUTUAL || slot.tls_mode == pb::SERVER_TLS_ISTIO_MUTUAL;
+    slot.terminates_tls = terminates_tls(slot.tls_mode);
     const auto rt = route_table_index.find(l.route_table());
     slot.route_table = rt == route_table_index.end() ? kNone : rt->second;
     slot.server_first = server_first;
@@ -235,13 +234,8 @@ std::unique_ptr<RuntimeTables> build_tables(std::shared_ptr<const Snapshot> snap
       t->server_route_tables[ls.server_first + i] = rt == route_table_index.end() ? kNone : rt->second;
     }
   }
-  for (const pb::Listener& l : s.listeners())
-    for (const pb::Server& srv : l.servers())
-      if (srv.tls().mode() != pb::SERVER_TLS_NONE && srv.tls().mode() != pb::SERVER_TLS_PASSTHROUGH &&
-          srv.tls().mode() != pb::SERVER_TLS_AUTO_PASSTHROUGH && t->tls_servers == nullptr) {
-        t->tls_servers = build_tls_servers(s, *t, error);
-        if (t->tls_servers == nullptr) return nullptr;
-      }
+  t->tls_servers = build_tls_servers(s, *t, error);
+  if (t->tls_servers == nullptr) return nullptr;
   build_cluster_hashing(s, *t);
   build_cluster_index(*t);
   if (s.route_tables_size() != 0) {

@@ -176,7 +176,7 @@ struct RuntimeTables {
   // By snapshot server ordinal (ListenerSlot::server_first + i): the index of
   // the server's own route table (HTTPS servers terminated here), else kNone.
   FlatArray<uint32_t> server_route_tables;
-  // OpenSSL contexts of the servers that terminate TLS (tls_servers.h); null when none do.
+  // OpenSSL contexts of the servers that terminate TLS (tls_servers.h); built for every snapshot.
   std::shared_ptr<const TlsServers> tls_servers;
   // The HTTP route tables compiled for matching (l7/router); null without route tables.
   std::shared_ptr<const l7::Routes> http_routes;

@@ -15,6 +15,11 @@
 
 namespace lg::config {
 
+// Whether a Gateway server with this tls.mode ends TLS on the gateway
+// (SIMPLE, MUTUAL, OPTIONAL_MUTUAL, ISTIO_MUTUAL), as opposed to passing it
+// through or having none.
+bool terminates_tls(int server_tls_mode);
+
 struct TlsServer {
   std::unique_ptr<tls::ServerContext> context;  // null: this server cannot terminate (why in `error`)
   std::string error;
@@ -36,7 +41,7 @@ struct TlsServers {
   uint32_t select(const ListenerSlot& l, std::string_view sni) const;
 };
 
-// Contexts for every terminating server of `s`. Credentials that do not
+// Contexts for every terminating server of `s` (none: an empty set). Credentials that do not
 // load are an error (the snapshot is refused, as Envoy refuses a listener
 // whose secret is bad); ISTIO_MUTUAL servers wait for the workload
 // certificate and refuse handshakes until then.

@@ -59,10 +59,13 @@ bool server_config(const Snapshot& s, const pb::Server& srv, tls::ServerTlsConfi
     c->certificates.push_back(std::move(k));
     return true;
   };
-  if (c->certificates.empty() && !t.server_certificate().empty() && !add_files(t.server_certificate(), t.private_key()))
-    return false;
-  for (const pb::TlsCertificateFiles& f : t.tls_certificates())
-    if (c->certificates.empty() && !add_files(f.server_certificate(), f.private_key())) return false;
+  // Files when there are no credentials: serverCertificate, then every
+  // entry of tlsCertificates (an RSA and an ECDSA pair).
+  if (c->certificates.empty()) {
+    if (!t.server_certificate().empty() && !add_files(t.server_certificate(), t.private_key())) return false;
+    for (const pb::TlsCertificateFiles& f : t.tls_certificates())
+      if (!add_files(f.server_certificate(), f.private_key())) return false;
+  }
   if (c->certificates.empty()) {
     *error = "no certificate (credentialName or serverCertificate)";
     return false;
@@ -94,6 +97,11 @@ bool server_config(const Snapshot& s, const pb::Server& srv, tls::ServerTlsConfi
 
 }  // namespace
 
+bool terminates_tls(int mode) {
+  return mode == pb::SERVER_TLS_SIMPLE || mode == pb::SERVER_TLS_MUTUAL || mode == pb::SERVER_TLS_OPTIONAL_MUTUAL ||
+         mode == pb::SERVER_TLS_ISTIO_MUTUAL;
+}
+
 uint32_t TlsServers::select(const ListenerSlot& l, std::string_view sni) const {
   uint32_t first = kNone, wildcard = kNone, any = kNone;
   size_t wildcard_len = 0;
@@ -124,9 +132,7 @@ std::shared_ptr<const TlsServers> build_tls_servers(const Snapshot& s, const Run
     for (uint32_t i = 0; i < l.server_count; ++i) {
       const pb::Server& srv = pl.servers(static_cast<int>(i));
       const auto mode = srv.tls().mode();
-      if (mode != pb::SERVER_TLS_SIMPLE && mode != pb::SERVER_TLS_MUTUAL && mode != pb::SERVER_TLS_OPTIONAL_MUTUAL &&
-          mode != pb::SERVER_TLS_ISTIO_MUTUAL)
-        continue;
+      if (!terminates_tls(mode)) continue;
       TlsServer& ts = out->servers[size_t{l.server_first} + i];
       ts.mode = static_cast<uint8_t>(mode);
       for (const std::string& h : srv.sni_hosts().empty() ? srv.hosts() : srv.sni_hosts()) {
