@@ -337,8 +337,11 @@ class Parser {
     uint32_t T::*field;
     uint64_t lo, hi;
   };
+  // The integer settings of a map; `others` are further keys the caller
+  // reads from the returned fields (empty when n is not a map).
   template <typename T, size_t N>
-  void parse_u32_map(const YAML::Node& n, const std::string& path, const U32Field<T> (&table)[N], T& out);
+  Fields parse_u32_map(const YAML::Node& n, const std::string& path, const U32Field<T> (&table)[N], T& out,
+                       Keys others = {});
   void parse_test_apps(const YAML::Node& n, const std::string& path, std::vector<TestAppConfig>& apps);
   std::optional<TestAppConfig> parse_test_app(const YAML::Node& n, const std::string& path);
   std::optional<std::string> parse_connect(const YAML::Node& n, const std::string& path);
@@ -893,20 +896,22 @@ void Parser::parse_agent(const YAML::Node& n, const std::string& path, AgentSett
 
 // A map of bounded integer settings: one table says key, field and bounds.
 template <typename T, size_t N>
-void Parser::parse_u32_map(const YAML::Node& n, const std::string& path, const U32Field<T> (&table)[N], T& out) {
-  std::array<std::string_view, N> keys;
-  for (size_t i = 0; i < N; ++i) keys[i] = table[i].key;
+Parser::Fields Parser::parse_u32_map(const YAML::Node& n, const std::string& path, const U32Field<T> (&table)[N],
+                                     T& out, Keys others) {
+  std::vector<std::string_view> keys(others.begin(), others.end());
+  for (const U32Field<T>& field : table) keys.push_back(field.key);
   if (!n.IsMap()) {
     expected(path, "a map with any of " + join(keys), n);
-    return;
+    return {};
   }
-  const Fields f = fields(n, path, keys);
+  Fields f = fields(n, path, keys);
   for (const U32Field<T>& field : table) {
     auto it = f.find(field.key);
     if (it == f.end()) continue;
     if (auto v = integer(it->second, child(path, field.key), field.lo, field.hi))
       out.*field.field = static_cast<uint32_t>(*v);
   }
+  return f;
 }
 
 void Parser::parse_config_limits(const YAML::Node& n, const std::string& path, ConfigLimits& limits) {
@@ -931,20 +936,16 @@ void Parser::parse_tls(const YAML::Node& n, const std::string& path, TlsSettings
   static constexpr U32Field<TlsSettings> kFields[] = {
       {"record_buffers", &TlsSettings::record_buffers, 256, 1048576},
       {"max_connections", &TlsSettings::max_connections, 16, 1048576}};
-  if (!n.IsMap()) {
-    expected(path, "a map with any of record_offload, record_buffers, max_connections", n);
-    return;
-  }
-  YAML::Node rest = YAML::Clone(n);
-  if (const YAML::Node offload = n["record_offload"]) {
-    if (offload.IsScalar() && (offload.Scalar() == "true" || offload.Scalar() == "false")) {
-      tls.record_offload = offload.Scalar() == "true";
+  static constexpr std::string_view kOthers[] = {"record_offload"};
+  const Fields f = parse_u32_map(n, path, kFields, tls, kOthers);
+  if (auto it = f.find("record_offload"); it != f.end()) {
+    const YAML::Node& v = it->second;
+    if (v.IsScalar() && (v.Scalar() == "true" || v.Scalar() == "false")) {
+      tls.record_offload = v.Scalar() == "true";
     } else {
-      expected(child(path, "record_offload"), "true or false", offload);
+      expected(child(path, "record_offload"), "true or false", v);
     }
-    rest.remove("record_offload");
   }
-  parse_u32_map(rest, path, kFields, tls);
 }
 
 void Parser::parse_tcp(const YAML::Node& n, const std::string& path, TcpSettings& tcp) {

@@ -441,6 +441,8 @@ const BadCase kBadCases[] = {
      "tls.record_offload: expected true or false, got \"maybe\""},
     {"TlsRecordBuffersTooFew", doc("", "tls: {record_buffers: 10}\n"),
      "tls.record_buffers: expected an integer from 256 to 1048576, got \"10\""},
+    {"TlsUnknownKey", doc("", "tls: {offload: false}\n"),
+     "tls.offload: unknown key (expected one of: record_offload, record_buffers, max_connections)"},
     {"CrdsNotAList", doc("", "crds: /etc/istio/crds.yaml\n"),
      "crds: expected a list of Istio CRD files or directories, got \"/etc/istio/crds.yaml\""},
     // Unknown and duplicate keys.
