@@ -93,7 +93,7 @@ rte_mbuf* TcpStack::raw_read(Conn* c, uint32_t max) {
   // The last byte of a connection held for its reader: close it on the next
   // timer pass (not here: the caller still holds c).
   if (c->linger) {
-    if (unread(c) == 0) timers_.arm_after(c->rtx_timer, 0);
+    reader_drained(c);
     return m;
   }
   // Tell the peer about the room we made once it is worth a segment.
@@ -153,7 +153,7 @@ void TcpStack::raw_abort(Conn* c) {
   free_conn(c, CloseReason::aborted);
 }
 
-void TcpStack::ulp_drained(Conn* c) {
+void TcpStack::reader_drained(Conn* c) {
   if (c->linger && unread(c) == 0) timers_.arm_after(c->rtx_timer, 0);
 }
 

@@ -133,9 +133,10 @@ class TcpStack {
   // Installs a ULP (right after accept or connect); it stays until the
   // connection is freed, when its release() runs.
   void install_ulp(Conn* c, Ulp* u) { c->ulp = u; }
-  // The ULP's application read the last of what it had: a connection held
-  // for its reader (linger_for_reader) may now close.
-  void ulp_drained(Conn* c);
+  // After a read: a connection held for its reader (linger_for_reader)
+  // closes on the next timer pass once nothing is left unread, the ULP's
+  // bytes included.
+  void reader_drained(Conn* c);
   // Received bytes the application has not read: the stream's and its ULP's.
   uint32_t unread(const Conn* c) const { return c->rcvq.bytes + (c->ulp ? c->ulp->ops->unread(c) : 0); }
 

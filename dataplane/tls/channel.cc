@@ -47,7 +47,7 @@ rte_mbuf* TlsWorker::read(Channel* ch, uint32_t max) {
   rte_mbuf* m = ch->plain_in.take(max, stack_.pool());
   // Room again: open what waits in the receive queue.
   if (before >= kMaxPlainIn / 2 && ch->plain_in.bytes < kMaxPlainIn / 2 && ch->conn->rcvq.bytes != 0) mark_rx(ch);
-  if (ch->plain_in.empty()) stack_.ulp_drained(ch->conn);
+  if (ch->plain_in.empty()) stack_.reader_drained(ch->conn);
   return m;
 }
 

@@ -3,11 +3,12 @@
 // burst, across connections, so the multi-buffer code keeps its lanes full.
 #pragma once
 
-// intel-ipsec-mb.h defines SHA1, MD5, ... as macros: OpenSSL's declarations
-// of those names must be seen first, whatever the includer's order.
+// intel-ipsec-mb.h defines SHA1, MD5, ... as macros, which would rewrite
+// OpenSSL's declarations of those names included after it: the OpenSSL
+// headers the includers use (ssl.h and what it pulls in) come first here.
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
-// (keep the line above: it must precede the next include)
+
 #include <intel-ipsec-mb.h>
 
 #include <cstdint>

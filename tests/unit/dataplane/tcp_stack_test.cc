@@ -1943,5 +1943,37 @@ TEST_F(TcpStackTest, DelayedAckWaitsForTheTimerOrASecondSegment) {
   EXPECT_EQ(read_all(c).size(), 100u + 2 * 1460u);
 }
 
+// A ULP puts back bytes it took but did not use (TLS: records read behind
+// the handshake) with SegQueue::prepend; peek and take see them first.
+TEST_F(TcpStackTest, SegQueuePrependPutsBytesBackInFront) {
+  auto seg = [&](const char* text) {
+    rte_mbuf* m = rte_pktmbuf_alloc(pool_);
+    const auto n = static_cast<uint16_t>(std::strlen(text));
+    std::memcpy(rte_pktmbuf_append(m, n), text, n);
+    return m;
+  };
+  SegQueue q;
+  q.prepend(seg("world"));  // into an empty queue: head and tail
+  q.append(seg("!"));
+  rte_mbuf* front = seg("hel");
+  rte_pktmbuf_chain(front, seg("lo "));
+  q.prepend(front);
+  EXPECT_EQ(q.bytes, 12u);
+  char buf[16] = {};
+  EXPECT_EQ(q.peek(0, buf, sizeof buf), 12u);
+  EXPECT_STREQ(buf, "hello world!");
+  EXPECT_EQ(q.peek(4, buf, 4), 4u);
+  EXPECT_EQ(std::string(buf, 4), "o wo");
+  rte_mbuf* m = q.take(6, pool_);
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(rte_pktmbuf_pkt_len(m), 6u);
+  rte_pktmbuf_free(m);
+  q.append(seg("?"));  // the tail still ends the queue
+  EXPECT_EQ(q.peek(0, buf, sizeof buf), 7u);
+  EXPECT_EQ(std::string(buf, 7), "world!?");
+  q.clear();
+}
+
+
 }  // namespace
 }  // namespace lg::tcp
