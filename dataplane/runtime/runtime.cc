@@ -206,8 +206,12 @@ bool Runtime::start_workers(std::string* error) {
     }
     auto worker = std::make_unique<Worker>(wc, counters_->worker(w));
     if (!worker->ok()) {
-      *error = "worker " + std::to_string(w) + ": cannot create its neighbor or connection table (" +
-               std::to_string(tcp_cfg.max_connections) + " connections): " + rte_strerror(rte_errno);
+      *error = "worker " + std::to_string(w) + ": " +
+               (worker->tls_ok() ? "cannot create its neighbor or connection table (" +
+                                       std::to_string(tcp_cfg.max_connections) + " connections)"
+                                 : "cannot create its TLS record buffers (" + std::to_string(b_.tls.record_buffers) +
+                                       " of 17 KB; tls.record_buffers)") +
+               ": " + rte_strerror(rte_errno);
       return false;
     }
     workers_.push_back(std::move(worker));

@@ -48,7 +48,8 @@ struct WorkerConfig {
 class Worker {
  public:
   Worker(const WorkerConfig& cfg, LcoreCounters& counters);
-  bool ok() const { return net_.ok() && tcp_.ok(); }
+  bool ok() const { return net_.ok() && tcp_.ok() && tls_.ok(); }
+  bool tls_ok() const { return tls_.ok(); }
   unsigned lcore() const { return cfg_.lcore; }
   static int main(void* self);  // rte_eal_remote_launch entry
 

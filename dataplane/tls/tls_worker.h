@@ -80,6 +80,7 @@ class TlsWorker {
   ~TlsWorker();
   TlsWorker(const TlsWorker&) = delete;
   TlsWorker& operator=(const TlsWorker&) = delete;
+  bool ok() const { return records_ != nullptr; }  // the record buffer pool exists
 
   // Puts a channel under a connection accepted on a TLS listener of `t`.
   // false: no channel free (refuse the connection).

@@ -204,3 +204,14 @@ def command(lg) -> list[str]:
     """Writes lg's bootstrap; the command line that runs linegate on it."""
     lg.bootstrap_path.write_text(lgtest.to_yaml(lg.config))
     return lg.command()
+
+
+def test_tls_record_buffers_that_do_not_fit_exit_1_naming_the_setting(linegate_factory):
+    lg = linegate_factory.create()
+    lg.config["eal"] += ["-m", "256"]  # 256 MB of EAL memory, hugepages or not
+    lg.config["tls"] = {"record_buffers": 65536}  # 65536 × 17 KB = 1.1 GB
+    p = subprocess.run(command(lg), capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "worker 0: cannot create its TLS record buffers (65536 of 17 KB; tls.record_buffers)" in p.stderr, p.stderr
+    assert not (lgtest.DPDK_RUN_DIR / lg.prefix).exists()
+    assert lgtest.hugepage_files(lg.prefix) == []
