@@ -53,7 +53,7 @@
   X(tls_inspector_timeout, "no complete ClientHello within the peek timeout (reset)")          \
   X(ssl_handshake, "TLS handshakes completed")                                               \
   X(ssl_session_reused, "TLS handshakes that resumed a session (ticket)")                  \
-  X(ssl_connection_error, "TLS connections that failed: handshake, record or a peer's fatal alert") \
+  X(ssl_connection_error, "TLS errors: failed handshakes, bad records, peers' fatal alerts (not a client that leaves)") \
   X(ssl_no_certificate, "MUTUAL handshakes refused: no client certificate")                \
   X(ssl_fail_verify_error, "handshakes refused: the client certificate did not verify")    \
   X(ssl_handshake_timeout, "TLS connections without a finished handshake in hello_timeout_ms") \
