@@ -180,6 +180,11 @@ bool name_matches(std::string_view pattern, bool wildcard, std::string_view name
   return pattern.empty() || (name.size() > pattern.size() && name.ends_with(pattern));
 }
 
+int name_match_score(std::string_view pattern, bool wildcard, std::string_view name) {
+  if (!name_matches(pattern, wildcard, name)) return -1;
+  return wildcard ? 1 + static_cast<int>(pattern.size()) : 1 << 20;
+}
+
 uint32_t RuntimeTables::find_sni_cluster(std::string_view name) const {
   const uint64_t h = domain_hash(name);
   const auto v = sni_clusters.view();

@@ -209,6 +209,9 @@ std::unique_ptr<RuntimeTables> build_tables(std::shared_ptr<const Snapshot> snap
 
 // Whether a lower-case server name matches a pattern (exact, "*.suffix", "*").
 bool name_matches(std::string_view pattern_name, bool wildcard, std::string_view name);
+// How specifically a pattern matches a name, in Envoy's filter-chain order:
+// an exact name, then the longer "*.suffix", then "*"; -1 for no match.
+int name_match_score(std::string_view pattern_name, bool wildcard, std::string_view name);
 
 uint64_t domain_hash(std::string_view lower_case_domain);
 

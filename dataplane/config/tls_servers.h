@@ -24,10 +24,13 @@ struct TlsServer {
   std::unique_ptr<tls::ServerContext> context;  // null: this server cannot terminate (why in `error`)
   std::string error;
   uint8_t mode = 0;  // ServerTlsMode
-  // Matched against SNI as Envoy matches filter chains: exact, then the
-  // longest "*.suffix", then "*".
-  std::vector<std::string> exact, wildcard_suffixes;  // suffixes with the dot: ".example.com"
-  bool any = false;
+  // The server's hosts as name patterns (name_match_score): an exact name,
+  // or a wildcard's suffix (".example.com"; "" for "*").
+  struct Pattern {
+    std::string name;
+    bool wildcard;
+  };
+  std::vector<Pattern> names;
 };
 
 struct TlsServers {
@@ -36,8 +39,9 @@ struct TlsServers {
   std::vector<TlsServer> servers;
 
   // The server of listener `l` for this (lower-case) SNI: Envoy's filter
-  // chain match; without SNI or with no match, the listener's first
-  // terminating server. Returns the ordinal within the listener, or kNone.
+  // chain match (a "*" server also takes hellos without SNI); when nothing
+  // matches, the listener's first terminating server. Returns the ordinal
+  // within the listener, or kNone.
   uint32_t select(const ListenerSlot& l, std::string_view sni) const;
 };
 

@@ -103,24 +103,21 @@ bool terminates_tls(int mode) {
 }
 
 uint32_t TlsServers::select(const ListenerSlot& l, std::string_view sni) const {
-  uint32_t first = kNone, wildcard = kNone, any = kNone;
-  size_t wildcard_len = 0;
+  uint32_t chosen = kNone;
+  int best = -1;
   for (uint32_t i = 0; i < l.server_count; ++i) {
     const size_t k = size_t{l.server_first} + i;
     if (k >= servers.size() || servers[k].mode == 0) continue;
-    const TlsServer& srv = servers[k];
-    if (first == kNone) first = i;
-    if (sni.empty()) continue;
-    for (const std::string& e : srv.exact)
-      if (e == sni) return i;
-    for (const std::string& w : srv.wildcard_suffixes)
-      if (sni.size() > w.size() && sni.ends_with(w) && w.size() > wildcard_len) {
-        wildcard = i;
-        wildcard_len = w.size();
+    if (chosen == kNone) chosen = i;  // without SNI or a match: the first server
+    for (const TlsServer::Pattern& p : servers[k].names) {
+      const int score = name_match_score(p.name, p.wildcard, sni);
+      if (score > best) {  // ties keep the earlier server
+        best = score;
+        chosen = i;
       }
-    if (srv.any && any == kNone) any = i;
+    }
   }
-  return wildcard != kNone ? wildcard : any != kNone ? any : first;
+  return chosen;
 }
 
 std::shared_ptr<const TlsServers> build_tls_servers(const Snapshot& s, const RuntimeTables& t, std::string* error) {
@@ -138,13 +135,8 @@ std::shared_ptr<const TlsServers> build_tls_servers(const Snapshot& s, const Run
       for (const std::string& h : srv.sni_hosts().empty() ? srv.hosts() : srv.sni_hosts()) {
         std::string n = h;
         std::transform(n.begin(), n.end(), n.begin(), [](unsigned char ch) { return std::tolower(ch); });
-        if (n == "*") {
-          ts.any = true;
-        } else if (n.starts_with("*.")) {
-          ts.wildcard_suffixes.push_back(n.substr(1));
-        } else {
-          ts.exact.push_back(std::move(n));
-        }
+        const bool wildcard = n.starts_with('*');
+        ts.names.push_back({wildcard ? n.substr(1) : std::move(n), wildcard});  // "*.a.com" → ".a.com", "*" → ""
       }
       const std::string who = "listener " + pl.name() + " server " + srv.name();
       if (mode == pb::SERVER_TLS_ISTIO_MUTUAL) {

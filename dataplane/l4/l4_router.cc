@@ -1,5 +1,6 @@
 #include "dataplane/l4/l4_router.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace lg::l4 {
@@ -13,10 +14,7 @@ int name_score(const config::RuntimeTables& t, uint32_t first, uint32_t count, s
   int best = -1;
   for (uint32_t i = first; i < first + count; ++i) {
     const config::NameSlot& n = t.name_patterns[i];
-    const std::string_view p = t.name_of(n);
-    if (!config::name_matches(p, n.wildcard, sni)) continue;
-    const int score = n.wildcard ? 1 + static_cast<int>(p.size()) : 1 << 20;
-    if (score > best) best = score;
+    best = std::max(best, config::name_match_score(t.name_of(n), n.wildcard, sni));
   }
   return best;
 }

@@ -87,7 +87,7 @@ TEST(TlsTables, SniPicksTheServerAsEnvoyMatchesFilterChains) {
   EXPECT_EQ(s.select(l, "x.b.example.com"), 2u);  // the longest wildcard suffix
   EXPECT_EQ(s.select(l, "example.com"), 3u);      // "*.example.com" needs a label before the suffix
   EXPECT_EQ(s.select(l, "other.org"), 3u);        // "*"
-  EXPECT_EQ(s.select(l, ""), 0u);                 // no SNI: the first server
+  EXPECT_EQ(s.select(l, ""), 3u);  // no SNI: the catch-all, as Envoy's chain without server names
   for (uint32_t i = 0; i < l.server_count; ++i) {
     EXPECT_TRUE(s.servers[l.server_first + i].context) << s.servers[l.server_first + i].error;
     // Each HTTPS server routes with its own table.
@@ -103,6 +103,7 @@ TEST(TlsTables, UnknownNameWithoutCatchAllGetsTheFirstTerminatingServer) {
   ASSERT_TRUE(t) << error;
   const ListenerSlot& l = *t->find_listener(443);
   EXPECT_EQ(t->tls_servers->select(l, "nobody.example.org"), 1u);
+  EXPECT_EQ(t->tls_servers->select(l, ""), 1u);  // no SNI and no catch-all: the first server too
   EXPECT_EQ(t->tls_servers->select(l, "a.example.com"), 1u);  // a passthrough server has no context to pick
 }
 
