@@ -290,7 +290,9 @@ std::string crd_support_markdown() {
         "field whenever a document sets it (fields under a not-supported field are covered by it). "
         "A **supported** field is validated and compiled into the gateway's snapshot (see `linegatectl "
         "proxy-config`); the dataplane acts on it as its gateways land: TCP/TLS passthrough and upstream "
-        "clusters, the HTTP/1.1 router, then TLS termination and origination. "
+        "clusters, the HTTP/1.1 router, TLS termination for SIMPLE and MUTUAL servers (certificates by SNI, "
+        "client CA, versions, cipher suites); still to come are a Gateway's `subjectAltNames`, "
+        "`verifyCertificateSpki` and `verifyCertificateHash` checks, ISTIO_MUTUAL, and origination. "
         "In paths, `[]` stands for any list item and `{}` for any map value.\n\n";
   md += "## Kinds\n\n| kind | apiVersions | status | note |\n| --- | --- | --- | --- |\n";
   for (const KindInfo& k : all_kinds()) {
