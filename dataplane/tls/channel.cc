@@ -45,8 +45,9 @@ uint32_t TlsWorker::peek(const Channel* ch, uint32_t from, void* buf, uint32_t l
 rte_mbuf* TlsWorker::read(Channel* ch, uint32_t max) {
   const uint32_t before = ch->plain_in.bytes;
   rte_mbuf* m = ch->plain_in.take(max, stack_.pool());
-  // Room again: open what waits in the receive queue.
-  if (before >= kMaxPlainIn / 2 && ch->plain_in.bytes < kMaxPlainIn / 2 && ch->conn->rcvq.bytes != 0) mark_rx(ch);
+  // Room again: open what waits in the receive queue, or in OpenSSL's.
+  const bool waiting = ch->conn->rcvq.bytes != 0 || (!ch->offload && ch->hs && ch->hs->pending_input() != 0);
+  if (before >= kMaxPlainIn / 2 && ch->plain_in.bytes < kMaxPlainIn / 2 && waiting) mark_rx(ch);
   if (ch->plain_in.empty()) stack_.reader_drained(ch->conn);
   return m;
 }

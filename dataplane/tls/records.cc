@@ -447,9 +447,11 @@ void TlsWorker::finish_tx(Channel* ch) {
 
 bool TlsWorker::openssl_rx(Channel* ch) {
   tcp::Conn* c = ch->conn;
-  if (ch->plain_in.bytes < kMaxPlainIn) {
-    // As much ciphertext as fits the plaintext bound; the rest stays in TCP's window.
-    if (rte_mbuf* m = stack_.raw_read(c, kMaxPlainIn)) {
+  // Ciphertext moves into OpenSSL only while it holds less than the plaintext
+  // bound; the rest stays in TCP's receive queue (and so in its window).
+  const size_t held = ch->hs->pending_input();
+  if (ch->plain_in.bytes < kMaxPlainIn && held < kMaxPlainIn) {
+    if (rte_mbuf* m = stack_.raw_read(c, static_cast<uint32_t>(kMaxPlainIn - held))) {
       for (rte_mbuf* s = m; s != nullptr; s = s->next) ch->hs->feed(rte_pktmbuf_mtod(s, const uint8_t*), s->data_len);
       rte_pktmbuf_free(m);
     }
@@ -476,6 +478,8 @@ bool TlsWorker::openssl_rx(Channel* ch) {
     m->pkt_len = static_cast<uint32_t>(got);
     ch->plain_in.append(m);
   }
+  // More to open than the bound let through (partial records left in OpenSSL
+  // wait for the client's next segment, which marks the channel itself).
   if (c->rcvq.bytes != 0 && ch->plain_in.bytes < kMaxPlainIn) mark_rx(ch);
   // What reading made OpenSSL send (its KeyUpdate answer).
   send_output(ch);

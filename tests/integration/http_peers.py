@@ -106,6 +106,7 @@ class _Handler(BaseHTTPRequestHandler):
     """Per-request controls (request headers, which the gateway forwards):
     x-test-status: N       answer with status N
     x-test-delay: S        sleep S seconds (float) before answering
+    x-test-read-pace: S    read a Content-Length body 64 KiB at a time, S seconds apart
     x-test-size: N         body of N pattern bytes instead of the JSON echo
     x-test-chunked: 1      chunked response
     x-test-reset: 1        reset the connection (RST) instead of answering
@@ -147,6 +148,18 @@ class _Handler(BaseHTTPRequestHandler):
             return self._serve
         raise AttributeError(name)
 
+    def _read_paced(self, size: int, pace_s: float) -> bytes:
+        # A slow reader: the gateway has to hold the client back (its buffers
+        # fill, then TCP's window closes) and resume when room comes.
+        out = bytearray()
+        while len(out) < size:
+            time.sleep(pace_s)
+            chunk = self.rfile.read(min(65536, size - len(out)))
+            if not chunk:
+                raise ValueError("body cut short")
+            out += chunk
+        return bytes(out)
+
     def _serve(self):
         up = self.up
         rec = Recorded(self.command, self.path, self.request_version, list(self.headers.items()), self.conn_id,
@@ -155,6 +168,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if (self.headers.get("Transfer-Encoding") or "").lower().strip() == "chunked":
                 body = _read_chunked(self.rfile)
+            elif self.headers.get("x-test-read-pace"):
+                body = self._read_paced(int(self.headers.get("Content-Length") or 0),
+                                        float(self.headers["x-test-read-pace"]))
             else:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         except (ValueError, OverflowError, OSError):

@@ -238,9 +238,11 @@ class TlsGw:
         assert last == expect, f"listener 0.0.0.0_{port} ssl counter deltas {got}, expected {want} (others 0)"
 
     # -- clients
-    def curl(self, host: str, target: str, *args: str, port: int = HTTPS_PORT, verify: bool = True):
+    def curl(self, host: str, target: str, *args: str, port: int = HTTPS_PORT, verify: bool = True,
+             timeout: float = 60):
         trust = ["--cacert", str(self.certs.ca.cert)] if verify else ["-k"]
-        return curl(f"https://{host}:{port}{target}", *trust, *args, resolve=f"{host}:{port}:{self.addr}")
+        return curl(f"https://{host}:{port}{target}", *trust, *args, resolve=f"{host}:{port}:{self.addr}",
+                    timeout=timeout)
 
     def s_client(self, sni, *args: str, target=None, host=None, port: int = HTTPS_PORT):
         """openssl s_client with SNI `sni` (None: no SNI) trusting the root
@@ -460,6 +462,22 @@ def test_two_mib_upload(anygw, version, tmp_path):
     r = anygw.curl(A, "/upload", *CURL_VERSION[version], "-H", "Content-Type: application/octet-stream",
                    "--data-binary", f"@{f}")
     assert r.rc == 0 and r.status == 200 and r.protocol == f"TLSv{version}", r
+    got = r.json()
+    assert got["body_len"] == TWO_MIB and got["body_sha256"] == sha256(data), got
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_upload_to_a_slow_reader_resumes(anygw, version, tmp_path):
+    """The upstream reads 64 KiB every 20 ms: the gateway's plaintext bound
+    fills again and again, and the ciphertext it already took (OpenSSL's
+    buffer, in record mode) must still be opened when the reader makes room,
+    the last of it included, when the client has nothing more to send."""
+    data = os.urandom(TWO_MIB)
+    f = tmp_path / "upload.bin"
+    f.write_bytes(data)
+    r = anygw.curl(A, "/upload", *CURL_VERSION[version], "-H", "Content-Type: application/octet-stream",
+                   "-H", "x-test-read-pace: 0.02", "--data-binary", f"@{f}", timeout=30)
+    assert r.rc == 0 and r.status == 200, r
     got = r.json()
     assert got["body_len"] == TWO_MIB and got["body_sha256"] == sha256(data), got
 

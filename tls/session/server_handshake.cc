@@ -88,6 +88,10 @@ bool ServerHandshake::feed(const uint8_t* data, size_t len) {
   return len == 0 || BIO_write(rbio_, data, static_cast<int>(len)) == static_cast<int>(len);
 }
 
+size_t ServerHandshake::pending_input() const {
+  return (rbio_ != nullptr ? BIO_ctrl_pending(rbio_) : 0) + (ssl_ != nullptr ? static_cast<size_t>(SSL_pending(ssl_)) : 0);
+}
+
 long ServerHandshake::read_plain(uint8_t* out, size_t cap) {
   if (state_ != State::done) return kFailed;
   ERR_clear_error();

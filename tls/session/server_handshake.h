@@ -42,6 +42,9 @@ class ServerHandshake {
   // or offload turned off): ciphertext in, plaintext out and in, records out
   // through take_output().
   bool feed(const uint8_t* data, size_t len);
+  // Ciphertext fed but not yet opened, plus plaintext OpenSSL opened but not
+  // yet read: work that waits for no more bytes from the client.
+  size_t pending_input() const;
   // Plaintext bytes read (> 0); 0: nothing complete yet; kClosed: the
   // client's close_notify; kFailed: a fatal error (failure() says which;
   // an alert may be waiting in the output).
