@@ -1,4 +1,5 @@
 #include "ctrl/cel/duration.h"
+#include "ctrl/cel/ascii.h"
 
 #include <charconv>
 #include <utility>
@@ -8,7 +9,6 @@ namespace {
 
 constexpr uint64_t kLimit = uint64_t{1} << 63;
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 // Mirrors Go's leadingInt: false on overflow.
 bool leading_int(std::string_view& s, uint64_t& x) {

@@ -10,7 +10,6 @@ namespace {
 
 constexpr uint8_t kHopByHop = 0, kRouting = 43, kFragment = 44, kNoNext = 59, kDestOpts = 60;
 constexpr uint8_t kIcmp6 = IPPROTO_ICMPV6;
-constexpr uint8_t kEchoRequest = 128, kEchoReply = 129, kNeighborSolicit = 135, kNeighborAdvert = 136;
 constexpr unsigned kMaxExtHeaders = 8;
 
 Ip6 addr_of(const uint8_t* p) {
@@ -126,13 +125,13 @@ void NetWorker::icmp6_input(const Iface& f, rte_mbuf* m, uint16_t off, bool mult
   }
   const uint8_t type = *rte_pktmbuf_mtod_offset(m, const uint8_t*, off);
   switch (type) {
-    case kNeighborSolicit:
+    case kIcmp6NeighborSolicit:
       ns_input(f, m, off, static_cast<uint16_t>(len));
       return;
-    case kNeighborAdvert:
+    case kIcmp6NeighborAdvert:
       na_input(f, m, off, static_cast<uint16_t>(len));
       return;
-    case kEchoRequest:
+    case kIcmp6EchoRequest:
       break;
     default:
       drop(f, m, Drop::icmp6_type_unsupported);
@@ -152,7 +151,7 @@ void NetWorker::icmp6_input(const Iface& f, rte_mbuf* m, uint16_t off, bool mult
   std::memcpy(reply_ip->src_addr, dst.b, 16);
   std::memcpy(reply_ip->dst_addr, src.b, 16);
   uint8_t* icmp = reinterpret_cast<uint8_t*>(reply_ip + 1);
-  icmp[0] = kEchoReply;
+  icmp[0] = kIcmp6EchoReply;
   icmp[2] = icmp[3] = 0;
   const uint16_t c = finish_cksum(ipv6_pseudo_sum(dst, src, len, kIcmp6), mbuf_sum(m, sizeof(rte_ipv6_hdr), len));
   std::memcpy(icmp + 2, &c, 2);

@@ -10,7 +10,6 @@
 namespace lg::net {
 namespace {
 
-constexpr uint8_t kNeighborSolicit = 135, kNeighborAdvert = 136;
 constexpr uint8_t kOptSourceLla = 1, kOptTargetLla = 2;
 constexpr uint8_t kFlagRouter = 0x80, kFlagSolicited = 0x40, kFlagOverride = 0x20;
 constexpr uint16_t kNdHeader = 24;  // type, code, checksum, flags/reserved, target
@@ -116,7 +115,7 @@ void NetWorker::neighbor_advert(const Iface& f, const Ip6& target, const Ip6& ds
   rte_mbuf* m = alloc(f);
   if (m == nullptr) return;
   const uint8_t flags = static_cast<uint8_t>(kFlagOverride | (solicited ? kFlagSolicited : 0));
-  build_nd(m, kNeighborAdvert, flags & ~kFlagRouter, target, dst, target, kOptTargetLla, f.mac);
+  build_nd(m, kIcmp6NeighborAdvert, flags & ~kFlagRouter, target, dst, target, kOptTargetLla, f.mac);
   counters_.event(f.index, counted);
   if (dst_mac != nullptr)
     eth_output(f, m, *dst_mac, RTE_ETHER_TYPE_IPV6);
@@ -138,7 +137,7 @@ void NetWorker::neighbor_solicit(const Iface& f, const Ip6& target, const rte_et
   // §7.2.2: the source is an address of ours the target can answer on-link.
   const Ip6& src = ipv6_is_link_local(target) ? f.ll6 : f.ip6;
   const Ip6 dst = unicast ? target : solicited_node(target);
-  build_nd(m, kNeighborSolicit, 0, src, dst, target, kOptSourceLla, f.mac);
+  build_nd(m, kIcmp6NeighborSolicit, 0, src, dst, target, kOptSourceLla, f.mac);
   counters_.event(f.index, Event::nd_solicitations_sent);
   eth_output(f, m, unicast ? *unicast : ipv6_multicast_mac(dst), RTE_ETHER_TYPE_IPV6);
 }

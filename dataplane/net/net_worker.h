@@ -25,6 +25,10 @@ inline constexpr uint16_t kBurst = 32;
 inline constexpr uint16_t kTxBuffer = 64;
 inline constexpr unsigned kMaxWorkers = 64;
 
+// ICMPv6 message types this layer handles (RFC 4443 §2.1, RFC 4861 §4).
+inline constexpr uint8_t kIcmp6EchoRequest = 128, kIcmp6EchoReply = 129;
+inline constexpr uint8_t kIcmp6NeighborSolicit = 135, kIcmp6NeighborAdvert = 136;
+
 // A neighbor one worker learned, told to the others (they see ARP/ND only
 // when RSS happens to send it their way).
 struct NeighMsg {
