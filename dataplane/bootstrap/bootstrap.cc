@@ -37,7 +37,7 @@ constexpr std::string_view kPortKeys[] = {"name", "device", "ipv4",    "ipv6",  
 constexpr std::string_view kImpairKeys[] = {"loss", "reorder", "duplicate", "delay_us", "corrupt", "seed"};
 constexpr std::string_view kTcpKeys[] = {"max_connections", "time_wait_ms",       "max_time_wait",   "delayed_ack_ms",
                                          "syn_backlog",     "connect_timeout_ms", "user_timeout_ms", "keepalive_ms",
-                                         "rcv_buffer",      "snd_buffer",         "congestion_control"};
+                                         "rcv_buffer",      "snd_buffer",         "congestion_control", "rto_min_ms"};
 constexpr std::string_view kTestAppKeys[] = {"kind", "port", "bytes", "connect", "connections"};
 
 // The integer TCP settings, in file-documentation order; congestion_control
@@ -58,6 +58,7 @@ constexpr TcpIntField kTcpIntFields[] = {
     {"keepalive_ms", 0, 86400000, &TcpSettings::keepalive_ms},
     {"rcv_buffer", 16384, 67108864, &TcpSettings::rcv_buffer},
     {"snd_buffer", 16384, 67108864, &TcpSettings::snd_buffer},
+    {"rto_min_ms", 1, 1000, &TcpSettings::rto_min_ms},
 };
 constexpr std::string_view kCongestionControls[] = {"cubic", "newreno"};
 

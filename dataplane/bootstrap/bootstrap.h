@@ -66,6 +66,9 @@ struct TcpSettings {
   uint32_t rcv_buffer = 1048576;      // per connection, bytes; 16384..67108864
   uint32_t snd_buffer = 1048576;      // per connection, bytes; 16384..67108864
   std::string congestion_control = "cubic";  // cubic | newreno
+  // The retransmission timeout's floor (Linux's per-route rto_min): 200 ms
+  // as Linux; gateways whose peers sit a few hundred microseconds away lower it.
+  uint32_t rto_min_ms = 200;  // 1..1000
 };
 
 // Built-in TCP applications on every port address (IPv4 and IPv6), used by

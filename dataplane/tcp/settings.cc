@@ -16,6 +16,7 @@ TcpConfig config_from(const TcpSettings& t) {
   c.keepalive_ms = t.keepalive_ms;
   c.rcv_buffer = t.rcv_buffer;
   c.snd_buffer = t.snd_buffer;
+  c.rto_min_ms = t.rto_min_ms;
   c.cc = t.congestion_control == "newreno" ? CcAlgo::newreno : CcAlgo::cubic;
   std::random_device rd;
   c.syncookie_secret[0] = (uint64_t{rd()} << 32) | rd();

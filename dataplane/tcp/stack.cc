@@ -82,7 +82,9 @@ void TcpStack::init_conn(Conn* c, const FlowKey& key) {
   c->delack_timer.arg = c;
   c->ka_timer.cb = &TcpStack::on_keepalive;
   c->ka_timer.arg = c;
-  c->rtt = RttEstimator(RtoParams{});
+  RtoParams rto;
+  rto.min_rto_us = cfg_.rto_min_ms * 1000;
+  c->rtt = RttEstimator(rto);
   c->cc_algo = cfg_.cc;
   c->rcv_buf = cfg_.rcv_buffer;
   c->snd_buf = cfg_.snd_buffer;

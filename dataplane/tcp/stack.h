@@ -58,6 +58,7 @@ struct TcpConfig {
   uint32_t rcv_buffer = 1 << 20;
   uint32_t snd_buffer = 1 << 20;
   CcAlgo cc = CcAlgo::cubic;
+  uint32_t rto_min_ms = 200;
   uint64_t syncookie_secret[2] = {0, 0};  // worker-independent so any worker validates
 };
 

@@ -93,6 +93,7 @@ tcp:
   rcv_buffer: 4194304
   snd_buffer: 2097152
   congestion_control: newreno
+  rto_min_ms: 20
 test_apps:
   - {kind: echo, port: 7}
   - {kind: discard, port: 9}
@@ -161,6 +162,7 @@ test_apps:
   EXPECT_EQ(t.rcv_buffer, 4194304u);
   EXPECT_EQ(t.snd_buffer, 2097152u);
   EXPECT_EQ(t.congestion_control, "newreno");
+  EXPECT_EQ(t.rto_min_ms, 20u);
 
   ASSERT_EQ(b.test_apps.size(), 5u);
   EXPECT_EQ(b.test_apps[0].kind, "echo");
@@ -225,6 +227,7 @@ TEST(Bootstrap, MinimalFileGetsDefaults) {
   EXPECT_EQ(b.tcp.rcv_buffer, 1048576u);
   EXPECT_EQ(b.tcp.snd_buffer, 1048576u);
   EXPECT_EQ(b.tcp.congestion_control, "cubic");
+  EXPECT_EQ(b.tcp.rto_min_ms, 200u);
   EXPECT_TRUE(b.test_apps.empty());
 }
 
@@ -408,7 +411,7 @@ const std::string kTopKeysList =
 const std::string kImpairKeysList = "loss, reorder, duplicate, delay_us, corrupt, seed";
 const std::string kTcpKeysList =
     "max_connections, time_wait_ms, max_time_wait, delayed_ack_ms, syn_backlog, connect_timeout_ms, "
-    "user_timeout_ms, keepalive_ms, rcv_buffer, snd_buffer, congestion_control";
+    "user_timeout_ms, keepalive_ms, rcv_buffer, snd_buffer, congestion_control, rto_min_ms";
 const std::string kConnectForm =
     "host:port with an IPv4 address or [IPv6 address], such as 10.77.0.1:5001 or [fd77::1]:5001";
 // A port with both families, for client apps that connect over IPv6.
@@ -660,6 +663,8 @@ const BadCase kBadCases[] = {
      "tcp.max_time_wait: expected an integer from 0 to 4194304, got \"4194305\""},
     {"TcpDelayedAckTooLong", doc("", "tcp: {delayed_ack_ms: 501}\n"),
      "tcp.delayed_ack_ms: expected an integer from 0 to 500, got \"501\""},
+    {"TcpRtoMinZero", doc("", "tcp: {rto_min_ms: 0}\n"),
+     "tcp.rto_min_ms: expected an integer from 1 to 1000, got \"0\""},
     {"TcpSynBacklogZero", doc("", "tcp: {syn_backlog: 0}\n"),
      "tcp.syn_backlog: expected an integer from 1 to 65535, got \"0\""},
     {"TcpConnectTimeoutTooShort", doc("", "tcp: {connect_timeout_ms: 99}\n"),
