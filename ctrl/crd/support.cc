@@ -45,8 +45,6 @@ const std::vector<NotSupported> kNotSupported = {
     {"Gateway", "spec.servers[].tls.caCertificates", "", kCertFiles},
     {"Gateway", "spec.servers[].tls.tlsCertificates", "", kCertFiles},
     {"Gateway", "spec.servers[].tls.caCrl", "", kNoCrl},
-    {"Gateway", "spec.servers[].tls.verifyCertificateSpki", "", "pinning client certificates by SPKI hash is not implemented"},
-    {"Gateway", "spec.servers[].tls.verifyCertificateHash", "", "pinning client certificates by hash is not implemented"},
     // VirtualService (https://istio.io/latest/docs/reference/config/networking/virtual-service/)
     {"VirtualService", "spec.http[].match[].sourceLabels", "", kSourceWorkload},
     {"VirtualService", "spec.http[].match[].sourceNamespace", "", kSourceWorkload},
@@ -291,8 +289,8 @@ std::string crd_support_markdown() {
         "A **supported** field is validated and compiled into the gateway's snapshot (see `linegatectl "
         "proxy-config`); the dataplane acts on it as its gateways land: TCP/TLS passthrough and upstream "
         "clusters, the HTTP/1.1 router, TLS termination for SIMPLE and MUTUAL servers (certificates by SNI, "
-        "client CA, versions, cipher suites); still to come are a Gateway's `subjectAltNames`, "
-        "`verifyCertificateSpki` and `verifyCertificateHash` checks, ISTIO_MUTUAL, and origination. "
+        "client CA, versions, cipher suites, client certificates checked against `subjectAltNames`, "
+        "`verifyCertificateSpki` and `verifyCertificateHash`); still to come are ISTIO_MUTUAL and origination. "
         "In paths, `[]` stands for any list item and `{}` for any map value.\n\n";
   md += "## Kinds\n\n| kind | apiVersions | status | note |\n| --- | --- | --- | --- |\n";
   for (const KindInfo& k : all_kinds()) {

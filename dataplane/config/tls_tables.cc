@@ -87,6 +87,10 @@ bool server_config(const Snapshot& s, const pb::Server& srv, tls::ServerTlsConfi
       *error = "MUTUAL without a CA (caCertificates or a -cacert credential)";
       return false;
     }
+    const auto list = [](const auto& field) { return std::vector<std::string>(field.begin(), field.end()); };
+    if (!tls::parse_peer_requirements(list(t.subject_alt_names()), list(t.verify_certificate_spki()),
+                                      list(t.verify_certificate_hash()), &c->client_requirements, error))
+      return false;
   }
   c->min_version = version_of(t.min_protocol_version(), tls::Version::tls12);
   c->max_version = version_of(t.max_protocol_version(), tls::Version::tls13);

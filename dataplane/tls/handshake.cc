@@ -10,6 +10,7 @@
 #include "dataplane/config/tls_servers.h"
 #include "dataplane/tls/tls_worker.h"
 #include "tls/client_hello.h"
+#include "tls/session/peer_verify.h"
 
 namespace lg::tlsterm {
 using upstream::ListenerStat;
@@ -132,9 +133,15 @@ bool TlsWorker::start_records(Channel* ch) {
 }
 
 void TlsWorker::handshake_failed(Channel* ch, const char* why) {
-  // Envoy's ssl.no_certificate and ssl.fail_verify_error.
+  // Envoy's ssl.no_certificate, ssl.fail_verify_san, ssl.fail_verify_cert_hash
+  // and ssl.fail_verify_error.
   if (ch->hs != nullptr && why != nullptr) {
-    if (std::string_view(why) == "peer did not return a certificate") {
+    const tls::PeerFailure pinned = tls::peer_failure(ch->hs->ssl());
+    if (pinned == tls::PeerFailure::subject_alt_name) {
+      lcount(ch, ListenerStat::ssl_fail_verify_san);
+    } else if (pinned == tls::PeerFailure::hash) {
+      lcount(ch, ListenerStat::ssl_fail_verify_cert_hash);
+    } else if (std::string_view(why) == "peer did not return a certificate") {
       lcount(ch, ListenerStat::ssl_no_certificate);
     } else if (std::string_view(why) == "certificate verify failed" ||
                SSL_get_verify_result(ch->hs->ssl()) != X509_V_OK) {

@@ -56,6 +56,8 @@
   X(ssl_connection_error, "TLS errors: failed handshakes, bad records, peers' fatal alerts (not a client that leaves)") \
   X(ssl_no_certificate, "MUTUAL handshakes refused: no client certificate")                \
   X(ssl_fail_verify_error, "handshakes refused: the client certificate did not verify")    \
+  X(ssl_fail_verify_san, "handshakes refused: no client certificate SAN in subjectAltNames") \
+  X(ssl_fail_verify_cert_hash, "handshakes refused: client certificate not pinned (verifyCertificateHash/Spki)") \
   X(ssl_handshake_timeout, "TLS connections without a finished handshake in hello_timeout_ms") \
   X(ssl_offloaded, "TLS connections whose records went to the IPsec-MB record layer")       \
   X(ssl_key_updates, "TLS 1.3 KeyUpdates received")                                        \

@@ -31,7 +31,10 @@ order (the first answers a ClientHello without SNI or with an unknown name):
   only12.tls.example.com   maxProtocolVersion TLSV1_2, one cipher suite
 Each has its own VirtualService (the wildcard's names y.wild.tls.example.com)
 and upstream. Ports 8445 and 8446 are MUTUAL: 8445 takes its client CA from
-the Secret "mtls-cert-cacert", 8446 from ca.crt in its own Secret.
+the Secret "mtls-cert-cacert", 8446 from ca.crt in its own Secret; 8447-8449
+are MUTUAL with subjectAltNames, verifyCertificateHash and
+verifyCertificateSpki naming the client certificate (another certificate of
+the same CA is refused with bad_certificate).
 
 Listener counters read at the admin: listener.0.0.0.0_<port>.ssl_handshake,
 ssl_connection_error, ssl_session_reused, ssl_no_certificate,
@@ -70,6 +73,10 @@ pytestmark = pytest.mark.usefixtures("linegate_env")
 HTTPS_PORT = 8443
 MTLS_PORT = 8445  # client CA from the "<credentialName>-cacert" Secret
 MTLS_CA_PORT = 8446  # client CA from ca.crt in the credential's own Secret
+MTLS_SAN_PORT = 8447  # MUTUAL + subjectAltNames: the client's SPIFFE URI
+MTLS_HASH_PORT = 8448  # MUTUAL + verifyCertificateHash: the client's certificate
+MTLS_SPKI_PORT = 8449  # MUTUAL + verifyCertificateSpki: the client's key (+ an unrelated hash)
+CLIENT_URI = "spiffe://cluster.local/ns/tls/sa/client"
 SVC_PORT = 9080
 NS = "tls.svc"
 
@@ -97,7 +104,7 @@ TLS12_ECDSA_SUITES = ["ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-S
 TLS12_RSA_SUITES = ["ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-CHACHA20-POLY1305"]
 
 SSL_COUNTERS = ("ssl_handshake", "ssl_connection_error", "ssl_session_reused", "ssl_no_certificate",
-                "ssl_fail_verify_error", "ssl_offloaded")
+                "ssl_fail_verify_error", "ssl_fail_verify_san", "ssl_fail_verify_cert_hash", "ssl_offloaded")
 
 VERSIONS = ["1.2", "1.3"]
 CURL_VERSION = {"1.2": ["--tlsv1.2", "--tls-max", "1.2"], "1.3": ["--tlsv1.3"]}
@@ -109,6 +116,7 @@ ALERT_PROTOCOL_VERSION = "alert protocol version"  # protocol_version (70)
 ALERT_HANDSHAKE_FAILURE = "sslv3 alert handshake failure"  # handshake_failure (40)
 ALERT_CERTIFICATE_REQUIRED = "tlsv13 alert certificate required"  # certificate_required (116)
 ALERT_UNKNOWN_CA = "tlsv1 alert unknown ca"  # unknown_ca (48)
+ALERT_BAD_CERTIFICATE = "sslv3 alert bad certificate"  # bad_certificate (42)
 
 
 # =====================================================================
@@ -131,7 +139,10 @@ class Certs:
         self.dual_rsa = pki.issue("dual-rsa", "dual RSA", [DUAL], kind="rsa")
         self.mtls = pki.issue("mtls", MTLS, [MTLS])
         self.mtls2 = pki.issue("mtls2", MTLS2, [MTLS2], kind="rsa")
-        self.client = pki.issue("client", "client-1", client=True)
+        self.client = pki.issue("client", "client-1", client=True, uris=[CLIENT_URI])
+        # Same CA, another identity: passes the chain check, fails the pins.
+        self.client_other = pki.issue("client-other", "client-2", client=True,
+                                      uris=["spiffe://cluster.local/ns/tls/sa/other"])
         self.intruder = pki.issue("intruder", "intruder", client=True, issuer=pki.other_ca)
 
 
@@ -154,6 +165,13 @@ def tls_config(peer: str, c: Certs) -> str:
         gateway("mtls-gw", [
             https_server(MTLS_PORT, "https-mtls", [MTLS], "mtls-cert", mode="MUTUAL"),
             https_server(MTLS_CA_PORT, "https-mtls-ca", [MTLS2], "mtls2-cert", mode="MUTUAL"),
+            https_server(MTLS_SAN_PORT, "https-mtls-san", [MTLS], "mtls-cert", mode="MUTUAL",
+                         subjectAltNames=["spiffe://cluster.local/ns/tls/sa/nobody", CLIENT_URI]),
+            https_server(MTLS_HASH_PORT, "https-mtls-hash", [MTLS], "mtls-cert", mode="MUTUAL",
+                         verifyCertificateHash=[c.client.sha256_hex]),
+            https_server(MTLS_SPKI_PORT, "https-mtls-spki", [MTLS], "mtls-cert", mode="MUTUAL",
+                         verifyCertificateSpki=[c.client.spki_sha256_b64],
+                         verifyCertificateHash=[c.intruder.sha256_hex.replace(":", "").lower()]),
         ]),
         tls_secret("a-cert", c.a),
         tls_secret("b-cert", c.b, generic=True),  # Opaque: cert/key (leaf + intermediate)
@@ -769,6 +787,42 @@ def test_mutual_refuses_a_certificate_from_another_ca(gw, version, port, host, u
     assert c.rc != 0 and ALERT_UNKNOWN_CA in c.error, c
     gw.assert_ssl_deltas(before, port, ssl_fail_verify_error=2, ssl_connection_error=2)
     assert gw.ups[upstream].requests("/mtls/other-ca") == []
+
+
+PIN_SERVERS = [(MTLS_SAN_PORT, "ssl_fail_verify_san"), (MTLS_HASH_PORT, "ssl_fail_verify_cert_hash"),
+               (MTLS_SPKI_PORT, "ssl_fail_verify_cert_hash")]
+PIN_IDS = ["subjectAltNames", "verifyCertificateHash", "verifyCertificateSpki"]
+
+
+@pytest.mark.parametrize("port,counter", PIN_SERVERS, ids=PIN_IDS)
+@pytest.mark.parametrize("version", VERSIONS)
+def test_mutual_pins_accept_the_named_client(anygw, version, port, counter):
+    """The client's SPIFFE URI SAN is the second name listed; its hash is
+    listed in Istio's colon form; its SPKI is pinned while the hash list names
+    another certificate (either list accepts, as in Envoy)."""
+    cl = anygw.certs.client
+    before = anygw.ssl_counters(port)
+    r = anygw.curl(MTLS, f"/pin/{port}/{version}", *CURL_VERSION[version], "--cert", str(cl.chain), "--key",
+                   str(cl.key), port=port)
+    assert r.rc == 0 and r.status == 200 and r.header("x-upstream") == "mtls", r
+    anygw.assert_ssl_deltas(before, port, ssl_handshake=1, ssl_offloaded=anygw.offloaded(1))
+
+
+@pytest.mark.parametrize("port,counter", PIN_SERVERS, ids=PIN_IDS)
+@pytest.mark.parametrize("version", VERSIONS)
+def test_mutual_pins_refuse_another_client_of_the_same_ca(gw, version, port, counter):
+    """A certificate the CA signed but the pins do not name: bad_certificate,
+    counted as Envoy counts it, and nothing reaches the upstream."""
+    other = gw.certs.client_other
+    before = gw.ssl_counters(port)
+    r = gw.s_client(MTLS, S_CLIENT_VERSION[version], "-cert", str(other.cert), "-key", str(other.key),
+                    target="/pin/other", port=port)
+    assert ALERT_BAD_CERTIFICATE in r.err and r.response is None, r
+    c = gw.curl(MTLS, "/pin/other-curl", *CURL_VERSION[version], "--cert", str(other.cert), "--key",
+                str(other.key), port=port)
+    assert c.rc != 0 and ALERT_BAD_CERTIFICATE in c.error, c
+    gw.assert_ssl_deltas(before, port, ssl_connection_error=2, **{counter: 2})
+    assert gw.ups["mtls"].requests("/pin/other") == [] and gw.ups["mtls"].requests("/pin/other-curl") == []
 
 
 def test_mutual_server_certificate_is_its_own(gw):

@@ -62,6 +62,20 @@ class Cert:
     def key_type(self) -> str:
         return key_type(self.x509)
 
+    @property
+    def sha256_hex(self) -> str:
+        """The certificate's SHA-256 as Istio's verifyCertificateHash writes it (AB:CD:...)."""
+        return ":".join(f"{b:02X}" for b in self.x509.fingerprint(hashes.SHA256()))
+
+    @property
+    def spki_sha256_b64(self) -> str:
+        """verifyCertificateSpki's form: base64 of the SubjectPublicKeyInfo's SHA-256."""
+        spki = self.x509.public_key().public_bytes(serialization.Encoding.DER,
+                                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+        d = hashes.Hash(hashes.SHA256())
+        d.update(spki)
+        return base64.b64encode(d.finalize()).decode()
+
 
 def key_type(cert: x509.Certificate) -> str:
     """"EC-P256", "RSA-2048", ... of a certificate's public key."""
@@ -132,7 +146,7 @@ class Pki:
                     self.dir)
 
     def issue(self, file: str, cn: str, dns: Iterable[str] = (), kind: str = "ec", client: bool = False,
-              issuer: Optional[Cert] = None) -> Cert:
+              issuer: Optional[Cert] = None, uris: Iterable[str] = ()) -> Cert:
         """A leaf for a server (DNS SANs, serverAuth) or a client
         (clientAuth), ECDSA P-256 ("ec") or RSA-2048 ("rsa"), signed by
         `issuer` (default: the root CA). A leaf signed by the intermediate
@@ -147,9 +161,9 @@ class Pki:
                                           encipher_only=False, decipher_only=False), critical=True)
              .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH if client
                                                    else ExtendedKeyUsageOID.SERVER_AUTH]), critical=False))
-        names = list(dns)
+        names = [x509.DNSName(n) for n in dns] + [x509.UniformResourceIdentifier(u) for u in uris]
         if names:
-            b = b.add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
+            b = b.add_extension(x509.SubjectAlternativeName(names), critical=False)
         cert = b.sign(issuer.key_obj, hashes.SHA256())
         chain = [issuer.x509] if issuer is self.intermediate else []
         return Cert(file, cert, key, chain, self.dir)

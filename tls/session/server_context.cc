@@ -141,6 +141,8 @@ std::unique_ptr<ServerContext> ServerContext::build(const ServerTlsConfig& c, st
                                               ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT
                                               : 0),
                        nullptr);
+    s->client_requirements_ = c.client_requirements;
+    if (!s->client_requirements_.empty()) require_peer(ctx, &s->client_requirements_);
   }
   for (const std::string& p : c.alpn) {
     if (p.empty() || p.size() > 255) {

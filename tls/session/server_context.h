@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tls/record/suite.h"
+#include "tls/session/peer_verify.h"
 
 namespace lg::tls {
 
@@ -25,7 +26,8 @@ enum class ClientCertificate : uint8_t { none, optional, required };
 struct ServerTlsConfig {
   std::vector<CertificateKey> certificates;  // one per key type (ECDSA, RSA); the client's offer picks
   ClientCertificate client_certificate = ClientCertificate::none;
-  std::string client_ca_pem;  // verifies client certificates (MUTUAL, OPTIONAL_MUTUAL)
+  std::string client_ca_pem;  // verifies client certificates (MUTUAL, OPTIONAL_MUTUAL, ISTIO_MUTUAL)
+  PeerRequirements client_requirements;  // subjectAltNames, verifyCertificateSpki/Hash
   Version min_version = Version::tls12;  // Istio gateways: TLS 1.2 unless set
   Version max_version = Version::tls13;
   // TLS 1.2 suites in OpenSSL names; empty = Envoy's default AEAD list.
@@ -47,6 +49,7 @@ class ServerContext {
   ServerContext() = default;
   SSL_CTX* ctx_ = nullptr;
   std::vector<uint8_t> alpn_wire_;  // length-prefixed protocol list the ALPN callback selects from
+  PeerRequirements client_requirements_;
 };
 
 }  // namespace lg::tls

@@ -28,7 +28,7 @@ void add_ext(X509* x, X509* issuer, int nid, const char* value) {
 
 }  // namespace
 
-Credential issue(const std::string& cn, KeyType type, const Credential* issuer) {
+Credential issue(const std::string& cn, KeyType type, const Credential* issuer, const std::string& san) {
   static long serial = 1;
   EVP_PKEY* key = type == KeyType::p256 ? EVP_EC_gen("P-256") : EVP_RSA_gen(2048);
   X509* x = X509_new();
@@ -53,6 +53,7 @@ Credential issue(const std::string& cn, KeyType type, const Credential* issuer) 
     add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE");
     add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign");
   }
+  if (!san.empty()) add_ext(x, issuer_cert, NID_subject_alt_name, san.c_str());
   X509_set_issuer_name(x, X509_get_subject_name(issuer_cert));
   X509_sign(x, signer, EVP_sha256());
   Credential c;

@@ -20,8 +20,9 @@ struct Credential {
 enum class KeyType { p256, rsa2048 };
 
 // A certificate for `cn`: self-signed CA (basicConstraints CA:TRUE) when
-// issuer is nullptr, else a leaf the issuer signs.
-Credential issue(const std::string& cn, KeyType type, const Credential* issuer = nullptr);
+// issuer is nullptr, else a leaf the issuer signs. san: a subjectAltName
+// extension in OpenSSL's config form ("DNS:a.example.com,URI:spiffe://...").
+Credential issue(const std::string& cn, KeyType type, const Credential* issuer = nullptr, const std::string& san = "");
 
 class MemoryClient {
  public:
