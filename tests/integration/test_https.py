@@ -56,13 +56,15 @@ import socket
 import ssl
 import struct
 import subprocess
+import threading
 import time
 
 import pytest
 
 import lgtest
-from http_peers import (NginxUpstream, Upstreams, build_request, dest, docs, pattern, service_entry, sha256,
-                        start_http_gateway, virtual_service)
+from agent_tools import AgentProcess
+from http_peers import (NginxUpstream, Upstreams, build_request, config_state, dest, docs, pattern, service_entry,
+                        sha256, start_http_gateway, virtual_service, wait_config_applied, write_config)
 from lgtest import wait_until
 from tls_peers import (BioTlsClient, Pki, TlsConn, client_context, client_hello_bytes, curl, gateway, gnutls_cli,
                        http_request_bytes, https_server, key_type, cert_cn, cert_dns_names, peer_certificate,
@@ -916,6 +918,66 @@ def test_wrk_https_load(anygw):
     assert 16 <= handshakes <= 32, (before, after)  # one per connection (wrk may reconnect a few)
     assert after["ssl_connection_error"] == before["ssl_connection_error"], (before, after)
     assert after["ssl_offloaded"] - before["ssl_offloaded"] == anygw.offloaded(handshakes), (before, after)
+
+
+def rotation_config(peer: str, leaf) -> str:
+    """a.tls.example.com alone, its Secret holding `leaf`, routed to nginx."""
+    return docs(
+        gateway("rot-gw", [https_server(HTTPS_PORT, "https-a", [A], "a-cert")]),
+        tls_secret("a-cert", leaf),
+        service_entry("wrk", svc("wrk"), SVC_PORT, [(peer, NGINX_PORT, {})]),
+        virtual_service("vs-a", [A], [{"route": [dest(svc("wrk"), SVC_PORT)]}], ["rot-gw"]))
+
+
+def test_certificate_replaced_during_a_wrk_run(linegate_factory, tmp_path, certs):
+    """The Secret gets a new certificate, pushed by linegate-agent as a
+    cluster's Secret change is, while wrk opens a TLS connection per request
+    (Connection: close): no request fails, handshakes after the push get the
+    new certificate, and a connection opened before it keeps working with
+    the certificate it started with."""
+    nxt = certs.pki.issue("a-next", A, [A])
+    watch = tmp_path / "watch"
+    watch.mkdir()
+    agent = AgentProcess(tmp_path / "agent.log", [watch], debounce_ms=20).start()
+    nginx = held = None
+    try:
+        g = linegate_factory.create(extra_top={"tcp": {"time_wait_ms": 0, "max_connections": 8192},
+                                               "agent": {"address": agent.address, "initial_backoff_ms": 50,
+                                                         "max_backoff_ms": 500}})
+        path = watch / "config.yaml"
+        write_config(path, rotation_config(g.peer4, certs.a))
+        g.start()
+        g.configure_kernel()
+        version = wait_config_applied(g, "")["version"]
+        nginx = NginxUpstream(tmp_path, g.peer4, NGINX_PORT, "wrk")
+        ctx = client_context(certs.ca, minimum=ssl.TLSVersion.TLSv1_3)
+        held = TlsConn(g.ip4, HTTPS_PORT, A, ctx)
+        assert held.request("GET", "/wrk/held-before", A).status == 200
+        assert held.peer_cert().serial_number == certs.a.x509.serial_number
+        result = {}
+        t = threading.Thread(target=lambda: result.update(w=wrk(
+            f"https://{g.ip4}:{HTTPS_PORT}/wrk/rotate", A, threads=1, connections=8, duration_s=6,
+            extra=["-H", "Connection: close"])))
+        t.start()
+        time.sleep(2)
+        write_config(path, rotation_config(g.peer4, nxt))
+        wait_config_applied(g, version)
+        t.join(timeout=90)
+        w = result["w"]
+        assert w.rc == 0 and w.requests >= 100, w
+        assert w.socket_errors == {} and w.non_2xx_3xx == 0, w
+        st = g.stats()
+        assert st[f"listener.0.0.0.0_{HTTPS_PORT}.ssl_handshake"] >= w.requests, w  # one per request
+        assert st[f"listener.0.0.0.0_{HTTPS_PORT}.ssl_connection_error"] == 0
+        assert peer_certificate(g.ip4, HTTPS_PORT, A).serial_number == nxt.x509.serial_number
+        assert held.request("GET", "/wrk/held-after", A).status == 200
+        assert held.peer_cert().serial_number == certs.a.x509.serial_number
+    finally:
+        if held is not None:
+            held.close()
+        if nginx is not None:
+            nginx.close()
+        agent.stop()
 
 
 # =====================================================================
