@@ -118,7 +118,10 @@ struct TlsSettings {
   // Application-data records sealed and opened by Intel IPsec-MB in bursts;
   // false keeps them on OpenSSL's record layer (for comparison).
   bool record_offload = true;
-  uint32_t record_buffers = 2048;   // per worker, 17 KB each: records in flight; 256..1048576
+  // A record buffer holds one record at its largest (TLS 1.3: 2^14 + 256
+  // bytes of ciphertext and a header, RFC 8446 §5.2) behind mbuf headroom.
+  static constexpr uint32_t kRecordBufferBytes = 17 * 1024;
+  uint32_t record_buffers = 2048;   // per worker, kRecordBufferBytes each: records in flight; 256..1048576
   uint32_t max_connections = 8192;  // per worker: TLS connections at once; 16..1048576
 };
 

@@ -100,10 +100,11 @@ EalPlan plan_eal(const Bootstrap& b, const HugepageProbe& huge, const std::vecto
   if (plan.no_huge && !has_arg(user, {"-m", "--socket-mem"})) {
     // Room for the mbuf pool (about 2.4 KB an mbuf) plus tables.
     const size_t mbufs = static_cast<size_t>(b.mbufs_per_port) * b.ports.size();
-    // ... and each worker's TLS record buffers (17 KB each).
+    // ... and each worker's TLS record buffers.
     const size_t records = static_cast<size_t>(b.tls.record_buffers) * b.workers;
     plan.args.push_back("-m");
-    plan.args.push_back(std::to_string(128 + (mbufs * 2560 + records * 17 * 1024) / (1024 * 1024)));
+    plan.args.push_back(
+        std::to_string(128 + (mbufs * 2560 + records * TlsSettings::kRecordBufferBytes) / (1024 * 1024)));
   }
   // Hugepage files vanish at once, so a crash leaves none behind.
   if (!plan.no_huge && !has_arg(user, {"--huge-unlink"})) plan.args.push_back("--huge-unlink");

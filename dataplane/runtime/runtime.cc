@@ -206,12 +206,13 @@ bool Runtime::start_workers(std::string* error) {
     }
     auto worker = std::make_unique<Worker>(wc, counters_->worker(w));
     if (!worker->ok()) {
-      *error = "worker " + std::to_string(w) + ": " +
-               (worker->tls_ok() ? "cannot create its neighbor or connection table (" +
-                                       std::to_string(tcp_cfg.max_connections) + " connections)"
-                                 : "cannot create its TLS record buffers (" + std::to_string(b_.tls.record_buffers) +
-                                       " of 17 KB; tls.record_buffers)") +
-               ": " + rte_strerror(rte_errno);
+      const std::string what =
+          !worker->tls_ok() ? "cannot create its TLS record buffers (" + std::to_string(b_.tls.record_buffers) +
+                                  " of " + std::to_string(TlsSettings::kRecordBufferBytes / 1024) +
+                                  " KB; tls.record_buffers)"
+                            : "cannot create its neighbor or connection table (" +
+                                  std::to_string(tcp_cfg.max_connections) + " connections)";
+      *error = "worker " + std::to_string(w) + ": " + what + ": " + rte_strerror(rte_errno);
       return false;
     }
     workers_.push_back(std::move(worker));

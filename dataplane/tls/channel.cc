@@ -22,7 +22,7 @@ void ulp_want_writable(tcp::Conn* c) { chan(c)->worker->want_writable(chan(c)); 
 void ulp_shutdown(tcp::Conn* c) { chan(c)->worker->shutdown(chan(c)); }
 void ulp_close(tcp::Conn* c) { chan(c)->worker->close(chan(c)); }
 void ulp_abort(tcp::Conn* c) { chan(c)->worker->abort(chan(c)); }
-uint32_t ulp_unread(const tcp::Conn* c) { return chan(c)->plain_in.bytes; }
+uint32_t ulp_unread(const tcp::Conn* c) { return chan(c)->worker->unread(chan(c)); }
 void ulp_on_readable(tcp::Conn* c) { chan(c)->worker->stream_readable(chan(c)); }
 void ulp_on_writable(tcp::Conn* c) { chan(c)->worker->stream_writable(chan(c)); }
 void ulp_release(tcp::Conn* c) { chan(c)->worker->release(chan(c)); }
@@ -46,7 +46,7 @@ rte_mbuf* TlsWorker::read(Channel* ch, uint32_t max) {
   const uint32_t before = ch->plain_in.bytes;
   rte_mbuf* m = ch->plain_in.take(max, stack_.pool());
   // Room again: open what waits in the receive queue, or in OpenSSL's.
-  const bool waiting = ch->conn->rcvq.bytes != 0 || (!ch->offload && ch->hs && ch->hs->pending_input() != 0);
+  const bool waiting = ch->conn->rcvq.bytes != 0 || openssl_held(ch) != 0;
   if (before >= kMaxPlainIn / 2 && ch->plain_in.bytes < kMaxPlainIn / 2 && waiting) mark_rx(ch);
   if (ch->plain_in.empty()) stack_.reader_drained(ch->conn);
   return m;
@@ -116,11 +116,14 @@ void TlsWorker::stream_writable(Channel* ch) {
   const bool openssl_output = ch->hs != nullptr && ch->hs->pending_output() != 0;
   if (ch->phase == Phase::handshake && openssl_output) mark_rx(ch);  // the rest of a flight
   if (!ch->plain_out.empty() || ch->shutdown_wanted || (!ch->offload && openssl_output)) mark_tx(ch);
+  notify_app_writable(ch);
+}
+
+void TlsWorker::notify_app_writable(Channel* ch) {
   tcp::Conn* c = ch->conn;
-  if (ch->app_blocked && write_space(ch) > 0 && c->ops && c->ops->on_writable) {
-    ch->app_blocked = false;
-    c->ops->on_writable(c->app, c);
-  }
+  if (!ch->app_blocked || write_space(ch) == 0 || c->ops == nullptr || c->ops->on_writable == nullptr) return;
+  ch->app_blocked = false;
+  c->ops->on_writable(c->app, c);
 }
 
 }  // namespace lg::tlsterm

@@ -52,13 +52,13 @@ void TlsWorker::hello(Channel* ch, const config::RuntimeTables* t) {
     if (c->fin_rcvd) end(ch);
     return;
   }
-  if (st != tls::HelloStatus::done) return handshake_failed(ch, nullptr);  // plain text, or not a ClientHello
+  if (st != tls::HelloStatus::done) return handshake_failed(ch);  // plain text, or not a ClientHello
   const config::ListenerSlot* l = t ? t->find_listener(c->key.lport) : nullptr;
   const config::TlsServers* servers = t ? t->tls_servers.get() : nullptr;
   ch->server = l && servers ? servers->select(*l, info.sni_view()) : config::kNone;
   const config::TlsServer* srv =
       ch->server != config::kNone ? &servers->servers[size_t{l->server_first} + ch->server] : nullptr;
-  if (srv == nullptr || srv->context == nullptr) return handshake_failed(ch, nullptr);
+  if (srv == nullptr || srv->context == nullptr) return handshake_failed(ch);
   ch->hs = std::make_unique<tls::ServerHandshake>(srv->context->ctx());
   ch->phase = Phase::handshake;
   handshake(ch);
@@ -86,7 +86,7 @@ void TlsWorker::handshake(Channel* ch) {
       if (c->fin_rcvd) end(ch);  // the client left mid-handshake: no TLS error either
       return;
     case tls::ServerHandshake::State::failed:
-      return handshake_failed(ch, ch->hs->failure().c_str());
+      return handshake_failed(ch);
     case tls::ServerHandshake::State::done:
       break;
   }
@@ -132,19 +132,19 @@ bool TlsWorker::start_records(Channel* ch) {
   return true;
 }
 
-void TlsWorker::handshake_failed(Channel* ch, const char* why) {
+void TlsWorker::handshake_failed(Channel* ch) {
   // Envoy's ssl.no_certificate, ssl.fail_verify_san, ssl.fail_verify_cert_hash
-  // and ssl.fail_verify_error.
-  if (ch->hs != nullptr && why != nullptr) {
+  // and ssl.fail_verify_error, for a handshake OpenSSL refused.
+  if (ch->hs != nullptr && ch->hs->state() == tls::ServerHandshake::State::failed) {
     const tls::PeerFailure pinned = tls::peer_failure(ch->hs->ssl());
+    const int reason = ch->hs->failure_reason();
     if (pinned == tls::PeerFailure::subject_alt_name) {
       lcount(ch, ListenerStat::ssl_fail_verify_san);
     } else if (pinned == tls::PeerFailure::hash) {
       lcount(ch, ListenerStat::ssl_fail_verify_cert_hash);
-    } else if (std::string_view(why) == "peer did not return a certificate") {
+    } else if (reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) {
       lcount(ch, ListenerStat::ssl_no_certificate);
-    } else if (std::string_view(why) == "certificate verify failed" ||
-               SSL_get_verify_result(ch->hs->ssl()) != X509_V_OK) {
+    } else if (reason == SSL_R_CERTIFICATE_VERIFY_FAILED || SSL_get_verify_result(ch->hs->ssl()) != X509_V_OK) {
       lcount(ch, ListenerStat::ssl_fail_verify_error);
     }
   }

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <utility>
 
+#include "dataplane/bootstrap/bootstrap.h"
 #include "dataplane/tls/tls_worker.h"
 
 namespace lg::tlsterm {
@@ -23,6 +24,8 @@ constexpr uint8_t kKeyUpdate = 24;  // RFC 8446 §4.6.3
 // no AEAD suite expands by more than an explicit nonce and a tag.
 constexpr uint32_t kMaxCiphertext = tls::kMaxPlaintext + 256;
 constexpr uint32_t kRecordRoom = tls::kHeaderLen + kMaxCiphertext;
+static_assert(RTE_PKTMBUF_HEADROOM + kRecordRoom <= TlsSettings::kRecordBufferBytes,
+              "the bootstrap sizes memory for record buffers by kRecordBufferBytes");
 // Per-record expansion when sealing: header, explicit nonce, inner type, tag.
 constexpr uint32_t kSealOverhead = tls::kHeaderLen + 8 + 1 + tls::kTagLen;
 constexpr uint32_t kMinRecord = 1024;  // smaller records only when that is all there is
@@ -449,9 +452,9 @@ bool TlsWorker::openssl_rx(Channel* ch) {
   tcp::Conn* c = ch->conn;
   // Ciphertext moves into OpenSSL only while it holds less than the plaintext
   // bound; the rest stays in TCP's receive queue (and so in its window).
-  const size_t held = ch->hs->pending_input();
+  const uint32_t held = openssl_held(ch);
   if (ch->plain_in.bytes < kMaxPlainIn && held < kMaxPlainIn) {
-    if (rte_mbuf* m = stack_.raw_read(c, static_cast<uint32_t>(kMaxPlainIn - held))) {
+    if (rte_mbuf* m = stack_.raw_read(c, kMaxPlainIn - held)) {
       for (rte_mbuf* s = m; s != nullptr; s = s->next) ch->hs->feed(rte_pktmbuf_mtod(s, const uint8_t*), s->data_len);
       rte_pktmbuf_free(m);
     }
@@ -585,12 +588,9 @@ void TlsWorker::deliver(Channel* ch) {
   if (c == nullptr || ch->phase != Phase::records || c->ops == nullptr) return;
   if ((ch->plain_in.bytes != 0 || eof(ch)) && c->ops->on_readable) {
     c->ops->on_readable(c->app, c);
-    if (ch->conn != c || c->ops == nullptr) return;
+    if (ch->conn != c) return;
   }
-  if (ch->app_blocked && write_space(ch) > 0 && c->ops->on_writable) {
-    ch->app_blocked = false;
-    c->ops->on_writable(c->app, c);
-  }
+  notify_app_writable(ch);
 }
 
 }  // namespace lg::tlsterm

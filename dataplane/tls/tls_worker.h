@@ -95,6 +95,9 @@ class TlsWorker {
   // ULP entry points (channel.cc).
   static const tcp::UlpOps kOps;
   uint32_t readable(const Channel* ch) const { return ch->plain_in.bytes; }
+  // Received and not yet read by the application: opened plaintext, and on
+  // OpenSSL's record layer what OpenSSL holds (a connection lingers for it).
+  uint32_t unread(const Channel* ch) const { return ch->plain_in.bytes + openssl_held(ch); }
   uint32_t peek(const Channel* ch, uint32_t from, void* buf, uint32_t len) const;
   rte_mbuf* read(Channel* ch, uint32_t max);
   bool eof(const Channel* ch) const;
@@ -116,24 +119,31 @@ class TlsWorker {
 
   void mark_rx(Channel* ch);
   void mark_tx(Channel* ch);
+  // Bytes OpenSSL's record layer took from TCP and has not handed over yet
+  // (none once the channel failed: what is left is not for the application).
+  static uint32_t openssl_held(const Channel* ch) {
+    return ch->phase == Phase::records && !ch->offload ? static_cast<uint32_t>(ch->hs->pending_input()) : 0;
+  }
+  // The application was refused a write and there is room now: tell it.
+  void notify_app_writable(Channel* ch);
   // Handshake phase (handshake.cc).
   void hello(Channel* ch, const config::RuntimeTables* t);
   void handshake(Channel* ch);
   bool start_records(Channel* ch);
-  void handshake_failed(Channel* ch, const char* why);
+  void handshake_failed(Channel* ch);
   static void on_timeout(Timer* t, void* arg);
-  // Records (records.cc). Each returns false when the channel failed.
+  // Records (records.cc).
   void open_burst(Channel** chans, unsigned n);
   void seal_burst(Channel** chans, unsigned n);
   void finish_tx(Channel* ch);
   void reclaim();
-  bool openssl_rx(Channel* ch);
+  bool openssl_rx(Channel* ch);  // false: the channel failed
   void openssl_tx(Channel* ch);
   void post_handshake(Channel* ch, const uint8_t* msg, size_t len);
   // TLS 1.3 KeyUpdate: secret becomes the next generation, keys from it. false: cannot derive.
   bool next_keys(Channel* ch, uint8_t* secret, tls::TrafficKeys* keys);
   bool send_raw(Channel* ch, const uint8_t* data, size_t len);
-  void send_output(Channel* ch);  // OpenSSL's output, as far as TCP has room  // bytes as they are (handshake, OpenSSL records)
+  void send_output(Channel* ch);  // OpenSSL's output (flights, its records), as far as TCP has room
   bool send_alert(Channel* ch, tls::AlertLevel level, tls::Alert alert);  // under the record layer's keys
   // A TLS error (ssl_connection_error): our fatal alert when we have one to
   // send and the keys to send it, then end().

@@ -57,7 +57,9 @@ ServerHandshake::State ServerHandshake::input(const uint8_t* data, size_t len) {
   const int err = SSL_get_error(ssl_, rc);
   if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return state_;
   state_ = State::failed;
-  const char* reason = ERR_reason_error_string(ERR_peek_error());  // nullptr when the queue is empty
+  const unsigned long e = ERR_peek_error();  // 0 when the queue is empty
+  failure_reason_ = ERR_GET_REASON(e);
+  const char* reason = ERR_reason_error_string(e);
   failure_ = reason != nullptr ? reason : "handshake failed (SSL error " + std::to_string(err) + ")";
   return state_;
 }

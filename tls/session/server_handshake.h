@@ -54,6 +54,8 @@ class ServerHandshake {
   void close_notify();  // our close_notify alert, into the output
 
   const std::string& failure() const { return failure_; }  // OpenSSL's reason, once failed
+  // The handshake's OpenSSL reason code (SSL_R_*), 0 when it has none.
+  int failure_reason() const { return failure_reason_; }
   SSL* ssl() const { return ssl_; }
 
  private:
@@ -64,6 +66,7 @@ class ServerHandshake {
   State state_ = State::in_progress;
   uint64_t app_records_written_ = 0;  // TLS 1.3: records OpenSSL sealed under the application keys
   std::string failure_;
+  int failure_reason_ = 0;
 };
 
 }  // namespace lg::tls
