@@ -1,5 +1,7 @@
 #include "tls/session/hand_over.h"
 
+#include <openssl/crypto.h>
+
 #include <string_view>
 
 namespace lg::tls {
@@ -11,18 +13,12 @@ int key_log_index() {
   return index;
 }
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 bool from_hex(std::string_view s, std::vector<uint8_t>* out) {
   if (s.size() % 2 != 0 || s.size() > 2 * kMaxSecretLen) return false;
   out->resize(s.size() / 2);
   for (size_t i = 0; i < out->size(); ++i) {
-    const int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
+    const int hi = OPENSSL_hexchar2int(static_cast<unsigned char>(s[2 * i]));
+    const int lo = OPENSSL_hexchar2int(static_cast<unsigned char>(s[2 * i + 1]));
     if (hi < 0 || lo < 0) return false;
     (*out)[i] = static_cast<uint8_t>(hi << 4 | lo);
   }

@@ -1,8 +1,10 @@
 #include "tls/session/peer_verify.h"
 
 #include <arpa/inet.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
+#include <strings.h>
 
 #include <cstring>
 #include <memory>
@@ -109,13 +111,6 @@ bool parse_base64_sha256(const std::string& s, Sha256* out) {
   return true;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 bool parse_hex_sha256(const std::string& s, Sha256* out) {
   size_t n = 0;
   int high = -1;
@@ -124,7 +119,7 @@ bool parse_hex_sha256(const std::string& s, Sha256* out) {
       if (high >= 0 || i == 0 || i + 1 == s.size() || s[i + 1] == ':') return false;  // colons only between bytes
       continue;
     }
-    const int v = hex_value(s[i]);
+    const int v = OPENSSL_hexchar2int(static_cast<unsigned char>(s[i]));
     if (v < 0) return false;
     if (high < 0) {
       high = v;
@@ -197,20 +192,6 @@ void require_peer(SSL_CTX* ctx, const PeerRequirements* req) {
 
 PeerFailure peer_failure(const SSL* ssl) {
   return static_cast<PeerFailure>(reinterpret_cast<uintptr_t>(SSL_get_ex_data(ssl, failure_index())));
-}
-
-std::string spiffe_principal(X509* cert) {
-  constexpr std::string_view kScheme = "spiffe://";
-  Names names = alt_names(cert);
-  if (!names) return {};
-  for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
-    const GENERAL_NAME* n = sk_GENERAL_NAME_value(names.get(), i);
-    if (n->type != GEN_URI) continue;
-    const std::string_view uri = ia5(n->d.uniformResourceIdentifier);
-    if (uri.size() > kScheme.size() && uri.substr(0, kScheme.size()) == kScheme)
-      return std::string(uri.substr(kScheme.size()));
-  }
-  return {};
 }
 
 }  // namespace lg::tls

@@ -1,7 +1,6 @@
 // What a TLS endpoint requires of its peer's certificate beyond a chain to
 // the trusted CA: Istio's subjectAltNames, verifyCertificateSpki and
-// verifyCertificateHash (Envoy's CertificateValidationContext semantics),
-// and the SPIFFE identity Istio takes as the peer's principal.
+// verifyCertificateHash (Envoy's CertificateValidationContext semantics).
 #pragma once
 
 #include <openssl/ssl.h>
@@ -38,9 +37,5 @@ PeerFailure check_peer(X509* leaf, const PeerRequirements& req);
 // certificate ends the handshake with bad_certificate; peer_failure() says why.
 void require_peer(SSL_CTX* ctx, const PeerRequirements* req);
 PeerFailure peer_failure(const SSL* ssl);
-
-// The URI SAN "spiffe://<trust-domain>/ns/<ns>/sa/<sa>" without its scheme,
-// as Istio writes source.principal; empty when the certificate has none.
-std::string spiffe_principal(X509* cert);
 
 }  // namespace lg::tls

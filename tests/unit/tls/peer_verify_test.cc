@@ -1,6 +1,6 @@
 // Client certificate checks beyond the chain (Istio's subjectAltNames,
-// verifyCertificateSpki, verifyCertificateHash) and the SPIFFE principal,
-// on certificates issued here; digests cross-checked with OpenSSL's own.
+// verifyCertificateSpki, verifyCertificateHash) on certificates issued
+// here; digests cross-checked with OpenSSL's own.
 #include "tls/session/peer_verify.h"
 
 #include <gtest/gtest.h>
@@ -135,11 +135,6 @@ TEST_F(PeerVerifyTest, MalformedPinsAreRefusedByName) {
     EXPECT_FALSE(parse_peer_requirements(c.sans, c.spki, c.hashes, &r, &error));
     EXPECT_EQ(error, c.error);
   }
-}
-
-TEST_F(PeerVerifyTest, SpiffePrincipalIsTheUriWithoutItsScheme) {
-  EXPECT_EQ(spiffe_principal(parse(client_.cert_pem).get()), "cluster.local/ns/prod/sa/web");
-  EXPECT_EQ(spiffe_principal(parse(bare_.cert_pem).get()), "");
 }
 
 }  // namespace
