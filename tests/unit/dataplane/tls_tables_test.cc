@@ -150,6 +150,32 @@ TEST(TlsTables, MutualNeedsItsCa) {
             SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT);
 }
 
+TEST(TlsTables, AMalformedPinLeavesThatServerWithoutAContext) {
+  std::string error;
+  auto snap = snapshot_with({"a.example.com"});
+  pb::Secret* ca = snap->add_secrets();
+  ca->set_name("a-cacert");
+  ca->set_ca_cert(pki().ca.cert_pem);
+  auto& secrets = *snap->mutable_secrets();
+  std::sort(secrets.begin(), secrets.end(), [](const pb::Secret& x, const pb::Secret& y) { return x.name() < y.name(); });
+  pb::ServerTls& tls = *snap->mutable_listeners(0)->mutable_servers(0)->mutable_tls();
+  tls.set_mode(pb::SERVER_TLS_MUTUAL);
+  tls.set_ca_credential_name("a-cacert");
+  tls.add_verify_certificate_hash("not-hex");
+  auto t = build(snap, &error);
+  ASSERT_TRUE(t) << error;  // the other servers keep serving
+  EXPECT_FALSE(t->tls_servers->servers[0].context);
+  EXPECT_NE(t->tls_servers->servers[0].error.find("verifyCertificateHash: \"not-hex\""), std::string::npos)
+      << t->tls_servers->servers[0].error;
+
+  tls.clear_verify_certificate_hash();
+  tls.add_verify_certificate_spki("AAAA");
+  t = build(snap, &error);
+  ASSERT_TRUE(t) << error;
+  EXPECT_NE(t->tls_servers->servers[0].error.find("verifyCertificateSpki: \"AAAA\""), std::string::npos)
+      << t->tls_servers->servers[0].error;
+}
+
 TEST(TlsTables, CertificateFilesEveryPairOfTlsCertificates) {
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("lg_tls_tables_" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
