@@ -66,9 +66,6 @@ const std::vector<NotSupported> kNotSupported = {
     {"DestinationRule", "**.loadBalancer.warmupDurationSecs", "", "slow start (warm-up) of new endpoints is not implemented"},
     {"DestinationRule", "**.loadBalancer.localityLbSetting.failoverPriority", "", "label-ordered failover is not implemented"},
     {"DestinationRule", "**.loadBalancer.zoneAwareLbSetting", "", "zone-aware load balancing is not implemented"},
-    {"DestinationRule", "**.tls.clientCertificate", "", kCertFiles},
-    {"DestinationRule", "**.tls.privateKey", "", kCertFiles},
-    {"DestinationRule", "**.tls.caCertificates", "", kCertFiles},
     {"DestinationRule", "**.tls.caCrl", "", kNoCrl},
     // Sidecar: linegate reads the egress hosts and outboundTrafficPolicy of
     // Sidecars that select the gateway (https://istio.io/latest/docs/reference/config/networking/sidecar/).

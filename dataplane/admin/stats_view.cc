@@ -78,6 +78,7 @@ std::string render_text(const StatsView& v) {
   o << "config.update_rejected: " << v.config.update_rejected << "\n";
   for (size_t w = 0; w < v.config.worker_generation.size(); ++w)
     o << "worker." << w << ".config_generation: " << v.config.worker_generation[w] << "\n";
+  o << "tls.ticket_key_rotations: " << v.tls_ticket_key_rotations << "\n";
   for (const NamedKind& k : named_kinds(v))
     for (const NamedCounters& c : k.list)
       for (unsigned i = 0; i < c.values.size(); ++i)
@@ -123,6 +124,9 @@ std::string render_prometheus(const StatsView& v) {
   header("linegate_config_update_rejected_total", "snapshots rejected (NACKed); the last good one kept serving",
          "counter");
   o << "linegate_config_update_rejected_total " << v.config.update_rejected << "\n";
+  header("linegate_tls_ticket_key_rotations_total", "session ticket keys replaced (tls.ticket_key_rotation_s)",
+         "counter");
+  o << "linegate_tls_ticket_key_rotations_total " << v.tls_ticket_key_rotations << "\n";
 
   header("linegate_worker_loop_iterations_total", "passes of the worker loop", "counter");
   for (size_t w = 0; w < v.totals.per_worker.size(); ++w)
@@ -187,6 +191,18 @@ std::string render_prometheus(const StatsView& v) {
   return o.str();
 }
 
+nlohmann::ordered_json config_json(const ConfigView& c) {
+  return {{"source", c.source},
+          {"connected", c.connected},
+          {"version", c.version},
+          {"generation", c.generation},
+          {"worker_generation", c.worker_generation},
+          {"update_success", c.update_success},
+          {"update_rejected", c.update_rejected},
+          {"last_error", c.last_error},
+          {"tls_errors", c.tls_errors}};
+}
+
 std::string render_json(const StatsView& v) {
   nlohmann::ordered_json j;
   j["node"] = {{"id", v.node_id}, {"cluster", v.cluster}, {"network", v.network}};
@@ -194,14 +210,8 @@ std::string render_json(const StatsView& v) {
   j["state"] = v.state;
   j["uptime_seconds"] = v.uptime_s;
   j["tsc_hz"] = v.tsc_hz;
-  j["config"] = {{"source", v.config.source},
-                 {"connected", v.config.connected},
-                 {"version", v.config.version},
-                 {"generation", v.config.generation},
-                 {"update_success", v.config.update_success},
-                 {"update_rejected", v.config.update_rejected},
-                 {"last_error", v.config.last_error},
-                 {"worker_generation", v.config.worker_generation}};
+  j["config"] = config_json(v.config);
+  j["tls"] = {{"ticket_key_rotations", v.tls_ticket_key_rotations}};
   for (const NamedKind& k : named_kinds(v)) {
     nlohmann::ordered_json out = nlohmann::ordered_json::object();
     for (const NamedCounters& c : k.list) {

@@ -3,6 +3,8 @@
 // Prometheus exposition format, or JSON.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -28,6 +30,10 @@ struct ConfigView {
   uint64_t generation = 0;               // tables published so far
   uint64_t update_success = 0, update_rejected = 0;
   std::string last_error;                // why the last snapshot was rejected ("" after a success)
+  // TLS contexts of the serving snapshot that could not be built (a missing
+  // credential, ISTIO_MUTUAL without a workload certificate): their servers
+  // refuse handshakes, their clusters answer 503.
+  std::vector<std::string> tls_errors;
   std::vector<uint64_t> worker_generation;  // generation each worker last read
 };
 
@@ -45,6 +51,7 @@ struct StatsView {
   std::vector<PortView> ports;  // index = counter port index
   CounterTotals totals;
   ConfigView config;
+  uint64_t tls_ticket_key_rotations = 0;  // session ticket keys replaced (tls.ticket_key_rotation_s)
   std::vector<NamedCounters> clusters;   // cluster.<name>.<stat>
   std::vector<NamedCounters> listeners;  // listener.<name>.<stat>
 };
@@ -52,5 +59,7 @@ struct StatsView {
 std::string render_text(const StatsView& v);
 std::string render_prometheus(const StatsView& v);
 std::string render_json(const StatsView& v);
+// The config state as JSON: /stats?format=json and /server_info both show it.
+nlohmann::ordered_json config_json(const ConfigView& c);
 
 }  // namespace lg::admin

@@ -936,7 +936,8 @@ void Parser::parse_proxy(const YAML::Node& n, const std::string& path, ProxySett
 void Parser::parse_tls(const YAML::Node& n, const std::string& path, TlsSettings& tls) {
   static constexpr U32Field<TlsSettings> kFields[] = {
       {"record_buffers", &TlsSettings::record_buffers, 256, 1048576},
-      {"max_connections", &TlsSettings::max_connections, 16, 1048576}};
+      {"max_connections", &TlsSettings::max_connections, 16, 1048576},
+      {"ticket_key_rotation_s", &TlsSettings::ticket_key_rotation_s, 0, TlsSettings::kMaxTicketKeyRotationS}};
   static constexpr std::string_view kOthers[] = {"record_offload"};
   const Fields f = parse_u32_map(n, path, kFields, tls, kOthers);
   if (auto it = f.find("record_offload"); it != f.end()) {

@@ -123,6 +123,12 @@ struct TlsSettings {
   static constexpr uint32_t kRecordBufferBytes = 17 * 1024;
   uint32_t record_buffers = 2048;   // per worker, kRecordBufferBytes each: records in flight; 256..1048576
   uint32_t max_connections = 8192;  // per worker: TLS connections at once; 16..1048576
+  // Session resumption (tls/session/ticket_keys.h): one set of ticket keys
+  // for the process, rotated this often; a ticket resumes for up to two
+  // periods. 0: no session tickets, every handshake is a full one. At most
+  // half of TLS 1.3's 7-day ticket lifetime cap (RFC 8446 §4.6.1).
+  static constexpr uint32_t kMaxTicketKeyRotationS = 302400;
+  uint32_t ticket_key_rotation_s = 3600;  // 0..kMaxTicketKeyRotationS
 };
 
 struct Bootstrap {

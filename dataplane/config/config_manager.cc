@@ -5,26 +5,29 @@
 #include "ctrl/crd/schema.h"
 #include "ctrl/validate/analyze.h"
 #include "dataplane/config/runtime_tables.h"
+#include "dataplane/config/upstream_tls.h"
 
 namespace lg::config {
 
 ConfigManager::ConfigManager(const Bootstrap& bootstrap, TablePublisher& publisher,
-                             upstream::UpstreamRegistry* registry)
-    : b_(bootstrap), publisher_(publisher), registry_(registry) {}
+                             upstream::UpstreamRegistry* registry, tls::TicketKeys* ticket_keys)
+    : b_(bootstrap), publisher_(publisher), registry_(registry), ticket_keys_(ticket_keys) {}
 
 std::optional<std::string> ConfigManager::apply(const Snapshot& snapshot) {
   std::lock_guard apply_lock(apply_mu_);
   auto owned = std::make_shared<const Snapshot>(snapshot);
   std::string error;
-  std::unique_ptr<RuntimeTables> tables = build_tables(owned, b_, &error, registry_, b_.workers);
+  std::unique_ptr<RuntimeTables> tables = build_tables(owned, b_, &error, registry_, b_.workers, ticket_keys_);
   if (!tables) {
     std::lock_guard lock(mu_);
     ++status_.update_rejected;
     status_.last_error = error;
     return error;
   }
+  std::vector<std::string> tls = tls_errors(*tables);
   publisher_.publish(std::move(tables));
   std::lock_guard lock(mu_);
+  status_.tls_errors = std::move(tls);
   current_ = std::move(owned);
   ++status_.update_success;
   status_.version = current_->version();

@@ -21,7 +21,10 @@ using Snapshot = linegate::snapshot::v1::GatewaySnapshot;
 
 class ConfigManager {
  public:
-  ConfigManager(const Bootstrap& bootstrap, TablePublisher& publisher, upstream::UpstreamRegistry* registry = nullptr);
+  // ticket_keys: installed in every snapshot's TLS contexts and outliving
+  // them (null: no session tickets).
+  ConfigManager(const Bootstrap& bootstrap, TablePublisher& publisher, upstream::UpstreamRegistry* registry = nullptr,
+                tls::TicketKeys* ticket_keys = nullptr);
 
   // nullopt: applied and serving; otherwise why it was rejected. Thread-safe
   // (the discovery client calls it from its own thread).
@@ -37,6 +40,7 @@ class ConfigManager {
     std::string version;
     uint64_t update_success = 0, update_rejected = 0;
     std::string last_error;
+    std::vector<std::string> tls_errors;  // of the serving snapshot (upstream_tls.h)
   };
   Status status() const;
   // Runs fn on the tables the workers use now (admin); no publish meanwhile.
@@ -50,6 +54,7 @@ class ConfigManager {
   const Bootstrap& b_;
   TablePublisher& publisher_;
   upstream::UpstreamRegistry* registry_;
+  tls::TicketKeys* ticket_keys_;
   std::mutex apply_mu_;    // one apply at a time (the publish waits for a grace period)
   mutable std::mutex mu_;  // the fields below: apply() vs admin readers
   std::shared_ptr<const Snapshot> current_;

@@ -23,9 +23,14 @@ namespace lg::l7 {
 class Routes;
 }
 
+namespace lg::tls {
+class TicketKeys;
+}
+
 namespace lg::config {
 
 struct TlsServers;
+struct UpstreamTls;
 using Snapshot = linegate::snapshot::v1::GatewaySnapshot;
 
 constexpr uint32_t kNone = UINT32_MAX;
@@ -178,6 +183,8 @@ struct RuntimeTables {
   FlatArray<uint32_t> server_route_tables;
   // OpenSSL contexts of the servers that terminate TLS (tls_servers.h); built for every snapshot.
   std::shared_ptr<const TlsServers> tls_servers;
+  // OpenSSL client contexts of the clusters that originate TLS (upstream_tls.h).
+  std::shared_ptr<const UpstreamTls> upstream_tls;
   // The HTTP route tables compiled for matching (l7/router); null without route tables.
   std::shared_ptr<const l7::Routes> http_routes;
   // Per worker, mutable by that worker only (see WorkerState).
@@ -203,9 +210,11 @@ struct RuntimeTables {
 // NACK reason.
 // `registry` gives clusters and listeners their stable counter ids (null in
 // tests: ids are the indices); `workers` sets how many WorkerStates to allocate.
+// `ticket_keys`: the process's session ticket keys, installed in every TLS
+// context (null: no session tickets).
 std::unique_ptr<RuntimeTables> build_tables(std::shared_ptr<const Snapshot> snapshot, const Bootstrap& node,
                                             std::string* error, upstream::UpstreamRegistry* registry = nullptr,
-                                            unsigned workers = 1);
+                                            unsigned workers = 1, tls::TicketKeys* ticket_keys = nullptr);
 
 // Whether a lower-case server name matches a pattern (exact, "*.suffix", "*").
 bool name_matches(std::string_view pattern_name, bool wildcard, std::string_view name);

@@ -49,6 +49,9 @@ struct TlsServers {
 // load are an error (the snapshot is refused, as Envoy refuses a listener
 // whose secret is bad); ISTIO_MUTUAL servers wait for the workload
 // certificate and refuse handshakes until then.
-std::shared_ptr<const TlsServers> build_tls_servers(const Snapshot& s, const RuntimeTables& t, std::string* error);
+// Every context seals and opens session tickets with `ticket_keys` (null:
+// none), which outlive the tables, so sessions survive the next snapshot.
+std::shared_ptr<const TlsServers> build_tls_servers(const Snapshot& s, const RuntimeTables& t,
+                                                    tls::TicketKeys* ticket_keys, std::string* error);
 
 }  // namespace lg::config

@@ -1,46 +1,13 @@
 // Gateway ServerTLSSettings → OpenSSL contexts (tls_servers.h).
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
+#include "dataplane/config/tls_inputs.h"
 #include "dataplane/config/tls_servers.h"
 
 namespace lg::config {
 namespace pb = linegate::snapshot::v1;
 
 namespace {
-
-const pb::Secret* find_secret(const Snapshot& s, const std::string& name) {
-  // Sorted by name (snapshot.proto).
-  const auto& v = s.secrets();
-  const auto it = std::lower_bound(v.begin(), v.end(), name, [](const pb::Secret& a, const std::string& n) {
-    return a.name() < n;
-  });
-  return it != v.end() && it->name() == name ? &*it : nullptr;
-}
-
-bool read_file(const std::string& path, std::string* out, std::string* error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *error = "cannot read " + path;
-    return false;
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
-  return true;
-}
-
-tls::Version version_of(pb::TlsVersion v, tls::Version fallback) {
-  switch (v) {
-    case pb::TLSV1_2:
-      return tls::Version::tls12;
-    case pb::TLSV1_3:
-      return tls::Version::tls13;
-    default:
-      return fallback;  // TLS 1.0/1.1 are not offered by this gateway
-  }
-}
 
 // The server's config, or false with *error (a missing credential).
 bool server_config(const Snapshot& s, const pb::Server& srv, tls::ServerTlsConfig* c, std::string* error) {
@@ -92,8 +59,8 @@ bool server_config(const Snapshot& s, const pb::Server& srv, tls::ServerTlsConfi
                                       list(t.verify_certificate_hash()), &c->client_requirements, error))
       return false;
   }
-  c->min_version = version_of(t.min_protocol_version(), tls::Version::tls12);
-  c->max_version = version_of(t.max_protocol_version(), tls::Version::tls13);
+  c->min_version = tls_version(t.min_protocol_version(), tls::Version::tls12);
+  c->max_version = tls_version(t.max_protocol_version(), tls::Version::tls13);
   c->cipher_suites.assign(t.cipher_suites().begin(), t.cipher_suites().end());
   if (srv.protocol() == pb::PROTOCOL_HTTPS) c->alpn = {"http/1.1"};
   return true;
@@ -124,7 +91,8 @@ uint32_t TlsServers::select(const ListenerSlot& l, std::string_view sni) const {
   return chosen;
 }
 
-std::shared_ptr<const TlsServers> build_tls_servers(const Snapshot& s, const RuntimeTables& t, std::string* error) {
+std::shared_ptr<const TlsServers> build_tls_servers(const Snapshot& s, const RuntimeTables& t,
+                                                    tls::TicketKeys* ticket_keys, std::string* error) {
   auto out = std::make_shared<TlsServers>();
   for (size_t li = 0; li < t.listeners.size(); ++li) {
     const ListenerSlot& l = t.listeners[li];
@@ -152,6 +120,7 @@ std::shared_ptr<const TlsServers> build_tls_servers(const Snapshot& s, const Run
         ts.error = who + ": " + ts.error;
         continue;
       }
+      config.ticket_keys = ticket_keys;
       std::string why;
       ts.context = tls::ServerContext::build(config, &why);
       if (ts.context == nullptr) {

@@ -54,13 +54,15 @@ const tcp::AppOps kUpstreamOps = {nullptr, up_connected, up_readable, up_writabl
 }  // namespace
 
 TcpProxy::TcpProxy(const ProxyConfig& cfg, unsigned worker, tcp::TcpStack& stack, TimerWheel& timers,
-                   upstream::ClusterManager& clusters, upstream::UpstreamRegistry& registry, uint64_t tsc_hz)
+                   upstream::ClusterManager& clusters, upstream::UpstreamRegistry& registry, uint64_t tsc_hz,
+                   tlsterm::TlsWorker* tls)
     : cfg_(cfg),
       worker_(worker),
       stack_(stack),
       timers_(timers),
       clusters_(clusters),
       registry_(registry),
+      tls_(tls),
       cycles_per_ms_(tsc_hz / 1000),
       pool_(new Session[cfg.max_sessions]()),
       hello_buf_(new uint8_t[cfg.hello_max_bytes]) {
@@ -206,6 +208,11 @@ void TcpProxy::route(Session* s, std::string_view sni) {
 void TcpProxy::connect_upstream(Session* s) {
   // The cluster may have moved in newer tables; find it again by its id.
   const uint32_t ci = t_ ? t_->cluster_for_stats_id(s->cluster_stats) : kNone;
+  // DestinationRule tls on a TCP route: the gateway originates TLS. A
+  // context that did not build refuses the connection (never plain text,
+  // and no retry: every try would fail alike).
+  const config::UpstreamTlsCluster* tls = ci != kNone ? config::origination(*t_, ci) : nullptr;
+  if (tls != nullptr && tls->context == nullptr) return end(s, true, true);
   upstream::HostRef h;
   const upstream::PickStatus st =
       ci == kNone ? upstream::PickStatus::no_cluster
@@ -221,6 +228,11 @@ void TcpProxy::connect_upstream(Session* s) {
   s->host_held = true;
   const config::ClusterSlot& c = t_->clusters[ci];
   tcp::Conn* up = stack_.connect_routed(h.family, h.ip(), h.port, &kUpstreamOps, s);
+  if (up != nullptr && tls != nullptr &&
+      (tls_ == nullptr || !tls_->attach_client(up, *tls->context, tls->sni, c.stats_id, c.connect_timeout_ms))) {
+    stack_.abort(up);
+    up = nullptr;
+  }
   if (up == nullptr) {
     clusters_.report(h, upstream::Outcome::connect_failure);
     ccount(s, ClusterStat::upstream_cx_connect_fail);

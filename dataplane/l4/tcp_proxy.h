@@ -13,9 +13,11 @@
 #include <memory>
 
 #include "dataplane/config/runtime_tables.h"
+#include "dataplane/config/upstream_tls.h"
 #include "dataplane/tcp/port_set.h"
 #include "dataplane/tcp/stack.h"
 #include "dataplane/timer/timer_wheel.h"
+#include "dataplane/tls/tls_worker.h"
 #include "dataplane/upstream/cluster_manager.h"
 #include "tls/client_hello.h"
 
@@ -33,7 +35,8 @@ struct Session;
 class TcpProxy {
  public:
   TcpProxy(const ProxyConfig& cfg, unsigned worker, tcp::TcpStack& stack, TimerWheel& timers,
-           upstream::ClusterManager& clusters, upstream::UpstreamRegistry& registry, uint64_t tsc_hz);
+           upstream::ClusterManager& clusters, upstream::UpstreamRegistry& registry, uint64_t tsc_hz,
+           tlsterm::TlsWorker* tls = nullptr);
   ~TcpProxy();
   TcpProxy(const TcpProxy&) = delete;
   TcpProxy& operator=(const TcpProxy&) = delete;
@@ -81,6 +84,7 @@ class TcpProxy {
   TimerWheel& timers_;
   upstream::ClusterManager& clusters_;
   upstream::UpstreamRegistry& registry_;
+  tlsterm::TlsWorker* tls_;  // TLS toward upstreams whose DestinationRule asks (null: none)
   uint64_t cycles_per_ms_;
   const config::RuntimeTables* t_ = nullptr;
   uint64_t generation_ = 0;

@@ -519,8 +519,19 @@ bool HttpProxy::acquire_upstream(Stream* s) {
     local_reply(s, 503, {});
     return false;
   }
+  const config::UpstreamTlsCluster* tls = config::origination(*t_, ci);
+  if (tls != nullptr && tls->context == nullptr) {
+    s->flags |= kFlagNC;  // as Envoy answers while a cluster waits for its secret
+    local_reply(s, 503, "upstream TLS context unavailable");
+    return false;
+  }
   if (attempt < 4) s->tried[attempt] = h.endpoint;
-  if (upstream::PooledConn* p = pool_.take_idle(h)) {
+  while (upstream::PooledConn* p = pool_.take_idle(h)) {
+    // A DestinationRule that turned TLS on or off since: not that one.
+    if (p->tls != (tls != nullptr)) {
+      discard_idle(p);
+      continue;
+    }
     bind_upstream(s, p);
     send_request(s);
     return true;
@@ -539,6 +550,12 @@ bool HttpProxy::acquire_upstream(Stream* s) {
   }
   upstream::PooledConn* p = pool_.alloc(h);
   tcp::Conn* c = p ? stack_.connect_routed(h.family, h.ip(), h.port, &kUpstreamOps, s) : nullptr;
+  const config::ClusterSlot& cs = t_->clusters[ci];
+  if (c != nullptr && tls != nullptr &&
+      (tls_ == nullptr || !tls_->attach_client(c, *tls->context, tls->sni, h.stats_id, cs.connect_timeout_ms))) {
+    stack_.abort(c);  // no TLS channel free on this lcore
+    c = nullptr;
+  }
   if (c == nullptr) {
     clusters_.connection_closed(h);
     if (p) pool_.release(p);
@@ -547,10 +564,10 @@ bool HttpProxy::acquire_upstream(Stream* s) {
     connect_failed(s);
     return false;
   }
-  const config::ClusterSlot& cs = t_->clusters[ci];
   stack_.set_connect_timeout(c, cs.connect_timeout_ms);
   if (cs.keepalive_time_ms) stack_.set_keepalive(c, cs.keepalive_time_ms, cs.keepalive_interval_ms, cs.keepalive_probes);
   p->conn = c;
+  p->tls = tls != nullptr;
   s->up = p;
   return true;
 }
@@ -728,6 +745,14 @@ void HttpProxy::drop_upstream(Stream* s, bool reset) {
   pool_.release(p);
   clusters_.connection_closed(host);
   serve_pending(host.stats_id, nullptr);
+}
+
+void HttpProxy::discard_idle(upstream::PooledConn* p) {
+  const upstream::HostRef host = p->host;
+  stack_.close(p->conn);
+  registry_.cluster(worker_, host.stats_id).add(static_cast<unsigned>(ClusterStat::upstream_cx_destroy_local));
+  pool_.release(p);
+  clusters_.connection_closed(host);
 }
 
 void HttpProxy::idle_ended(upstream::PooledConn* p, bool timed_out) {

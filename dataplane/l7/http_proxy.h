@@ -20,6 +20,7 @@
 
 #include "dataplane/config/publisher.h"
 #include "dataplane/config/runtime_tables.h"
+#include "dataplane/config/upstream_tls.h"
 #include "dataplane/tcp/port_set.h"
 #include "dataplane/tcp/stack.h"
 #include "dataplane/timer/timer_wheel.h"
@@ -70,6 +71,7 @@ class HttpProxy {
   void up_closed(Stream* s, tcp::CloseReason why);
   void timer_fired(Stream* s);
   void idle_ended(upstream::PooledConn* p, bool timed_out);
+  void discard_idle(upstream::PooledConn* p);  // taken from the pool but unfit: closed
   void mirror_event(Mirror* m, bool connected, bool closed);
 
  public:
@@ -141,7 +143,7 @@ class HttpProxy {
   upstream::ClusterManager& clusters_;
   upstream::UpstreamRegistry& registry_;
   config::TablePublisher* publisher_;
-  tlsterm::TlsWorker* tls_;  // TLS channels for HTTPS listeners (null: none terminated)
+  tlsterm::TlsWorker* tls_;  // TLS channels: HTTPS listeners, TLS toward upstreams (null: no TLS)
   uint64_t cycles_per_ms_;
   const config::RuntimeTables* t_ = nullptr;
   uint64_t generation_ = 0;

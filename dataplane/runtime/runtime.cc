@@ -135,6 +135,10 @@ bool Runtime::open_ports(std::string* error) {
 
 bool Runtime::start_workers(std::string* error) {
   counters_ = std::make_unique<CounterSet>(b_.workers);
+  if (b_.tls.ticket_key_rotation_s != 0) {
+    ticket_keys_ = tls::TicketKeys::create(std::chrono::seconds(b_.tls.ticket_key_rotation_s), error);
+    if (!ticket_keys_) return false;
+  }
   // Names keep their counters for the process's life; twice the per-snapshot
   // limits leaves room for renames across pushes.
   registry_ = std::make_unique<upstream::UpstreamRegistry>(
@@ -144,7 +148,7 @@ bool Runtime::start_workers(std::string* error) {
   if (!publisher_) return false;
   pollers_ = drv::Pollers::create(b_.workers, error);
   if (!pollers_) return false;
-  config_ = std::make_unique<config::ConfigManager>(b_, *publisher_, registry_.get());
+  config_ = std::make_unique<config::ConfigManager>(b_, *publisher_, registry_.get(), ticket_keys_.get());
   seen_generation_ = std::make_unique<SeenGeneration[]>(b_.workers);
   active_ = std::make_unique<ActiveCount[]>(b_.workers);
   const int socket = static_cast<int>(rte_socket_id());
@@ -230,6 +234,11 @@ bool Runtime::start_workers(std::string* error) {
   return true;
 }
 
+void Runtime::log_tls_errors() const {
+  const config::ConfigManager::Status st = config_->status();
+  for (const std::string& e : st.tls_errors) LG_LOG(WARNING, "snapshot %s: %s", st.version.c_str(), e.c_str());
+}
+
 bool Runtime::start_config(std::string* error) {
   if (!b_.config_dir.empty()) {
     std::vector<std::string> problems, warnings;
@@ -241,6 +250,7 @@ bool Runtime::start_config(std::string* error) {
       return false;
     }
     LG_LOG(INFO, "config_dir %s: serving version %s", b_.config_dir.c_str(), config_->status().version.c_str());
+    log_tls_errors();
     return true;
   }
   if (b_.agent.address.empty()) {
@@ -254,7 +264,11 @@ bool Runtime::start_config(std::string* error) {
   opts.backoff_max = std::chrono::milliseconds(b_.agent.max_backoff_ms);
   opts.log = [](std::string_view line) { LG_LOG(INFO, "agent: %.*s", static_cast<int>(line.size()), line.data()); };
   discovery_ = std::make_unique<ctrl::DiscoveryClient>(
-      std::move(opts), [this](const config::Snapshot& s) { return config_->apply(s); });
+      std::move(opts), [this](const config::Snapshot& s) {
+        std::optional<std::string> rejected = config_->apply(s);
+        if (!rejected) log_tls_errors();
+        return rejected;
+      });
   if (!discovery_->start()) {
     *error = "cannot start the discovery client for agent " + b_.agent.address;
     return false;
@@ -337,15 +351,7 @@ void Runtime::register_admin_routes() {
                                     {"uptime_seconds", v.uptime_s},
                                     {"node", {{"id", v.node_id}, {"cluster", v.cluster}, {"network", v.network}}},
                                     {"workers", b_.workers},
-                                    {"config",
-                                     {{"source", v.config.source},
-                                      {"connected", v.config.connected},
-                                      {"version", v.config.version},
-                                      {"generation", v.config.generation},
-                                      {"worker_generation", v.config.worker_generation},
-                                      {"update_success", v.config.update_success},
-                                      {"update_rejected", v.config.update_rejected},
-                                      {"last_error", v.config.last_error}}},
+                                    {"config", admin::config_json(v.config)},
                                     {"ports", nlohmann::ordered_json::array()}};
         for (const admin::PortView& p : v.ports)
           j["ports"].push_back({{"name", p.name}, {"device", p.device}, {"driver", p.driver}, {"mac", p.mac},
@@ -394,6 +400,7 @@ admin::StatsView Runtime::stats() const {
                        p.link(), p.stats()});
   }
   if (counters_) v.totals = counters_->totals();
+  if (ticket_keys_) v.tls_ticket_key_rotations = ticket_keys_->rotations();
   if (registry_) {
     for (auto& c : registry_->cluster_totals()) v.clusters.push_back({std::move(c.name), std::move(c.values)});
     for (auto& l : registry_->listener_totals()) v.listeners.push_back({std::move(l.name), std::move(l.values)});
@@ -404,6 +411,7 @@ admin::StatsView Runtime::stats() const {
     v.config.update_success = st.update_success;
     v.config.update_rejected = st.update_rejected;
     v.config.last_error = st.last_error;
+    v.config.tls_errors = st.tls_errors;
     v.config.generation = publisher_->generation();
     for (unsigned w = 0; w < b_.workers; ++w)
       v.config.worker_generation.push_back(seen_generation_[w].value.load(std::memory_order_relaxed));
@@ -433,6 +441,7 @@ void Runtime::watch_links() {
 void Runtime::run() {
   using clock = std::chrono::steady_clock;
   auto next_link_check = clock::now();
+  auto next_ticket_rotation = clock::now() + (ticket_keys_ ? ticket_keys_->period() : std::chrono::seconds(0));
   const int wake[] = {signal_fd_};
   while (!quit_.load()) {
     admin_->poll(drain_.load() ? 20 : 200, wake);
@@ -455,6 +464,16 @@ void Runtime::run() {
       watch_links();
       next_link_check = clock::now() + std::chrono::seconds(1);
     }
+    if (ticket_keys_ && clock::now() >= next_ticket_rotation) {
+      // The schedule restarts from each rotation, so rotations are never
+      // closer than the period (TicketKeys refuses quicker ones).
+      if (ticket_keys_->rotate()) {
+        next_ticket_rotation = clock::now() + ticket_keys_->period();
+      } else {
+        LG_LOG(WARNING, "session ticket keys not rotated (no random bytes); retrying in 1 s");
+        next_ticket_rotation = clock::now() + std::chrono::seconds(1);
+      }
+    }
   }
   live_ = false;
 }
@@ -472,6 +491,7 @@ void Runtime::shutdown() {
   workers_.clear();  // frees neighbor tables (and mbufs they held) before the pool
   config_.reset();
   publisher_.reset();  // frees the tables serving last
+  ticket_keys_.reset();  // after every context installed with them
   pollers_.reset();
   for (rte_ring* r : inboxes_) rte_ring_free(r);
   inboxes_.clear();

@@ -20,6 +20,7 @@
 #include "dataplane/net/iface.h"
 #include "dataplane/runtime/worker.h"
 #include "drivers/port.h"
+#include "tls/session/ticket_keys.h"
 
 namespace lg {
 
@@ -47,6 +48,7 @@ class Runtime {
   // Standalone (config_dir) compiles now; agent mode starts the discovery
   // client, which applies snapshots as they come.
   bool start_config(std::string* error);
+  void log_tls_errors() const;  // the serving snapshot's TLS contexts that did not build
   void start_drain();
   bool drain_finished() const;
   void register_admin_routes();
@@ -63,6 +65,9 @@ class Runtime {
   std::unique_ptr<std::atomic<uint32_t>[]> link_ups_;  // per port: times its link came up (workers announce)
   std::unique_ptr<CounterSet> counters_;
   std::vector<rte_ring*> inboxes_;
+  // Session ticket keys for every snapshot's TLS contexts: they outlive the
+  // contexts and the handshakes that use them (null: tls.ticket_key_rotation_s 0).
+  std::unique_ptr<tls::TicketKeys> ticket_keys_;
   std::unique_ptr<upstream::UpstreamRegistry> registry_;  // outlives the tables and workers using its ids
   std::unique_ptr<config::TablePublisher> publisher_;
   std::unique_ptr<drv::Pollers> pollers_;  // memif teardown waits for the workers' bursts

@@ -14,8 +14,8 @@ Worker::Worker(const WorkerConfig& cfg, LcoreCounters& counters)
            cfg_.tsc_hz),
       apps_(cfg_.apps, cfg_.index, tcp_, cfg_.tcp.max_connections),
       clusters_(cfg_.index, cfg_.registry),
-      proxy_(cfg_.proxy, cfg_.index, tcp_, timers_, clusters_, *cfg_.registry, cfg_.tsc_hz),
       tls_(cfg_.tls, cfg_.index, tcp_, timers_, *cfg_.registry, cfg_.tsc_hz),
+      proxy_(cfg_.proxy, cfg_.index, tcp_, timers_, clusters_, *cfg_.registry, cfg_.tsc_hz, &tls_),
       http_(cfg_.http, cfg_.index, tcp_, timers_, clusters_, *cfg_.registry, cfg_.config, cfg_.tsc_hz, &tls_) {
   impair_seen_.resize(cfg_.impair.size());
   if (cfg_.link_ups != nullptr) announced_.resize(cfg_.net.ifaces.size());

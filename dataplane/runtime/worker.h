@@ -68,8 +68,8 @@ class Worker {
   tcp::TcpStack tcp_;
   apps::TestApps apps_;
   upstream::ClusterManager clusters_;
+  tlsterm::TlsWorker tls_;  // before the proxies, which use it
   l4::TcpProxy proxy_;
-  tlsterm::TlsWorker tls_;
   l7::HttpProxy http_;
   bool draining_ = false;
   std::vector<std::unique_ptr<drv::ImpairStage>> rx_impair_, tx_impair_;  // per port

@@ -228,7 +228,7 @@ bool TcpStack::syn_sent_input(Conn* c, Segment& seg) {
       seg.payload = data.payload;
     }
     output(c);
-    if (c->ops && c->ops->on_connected) c->ops->on_connected(c->app, c);
+    notify_connected(c);
     return c->gen == gen && c->in_table;
   }
   // Simultaneous open (§3.10.7.3 fourth step).
@@ -398,8 +398,8 @@ bool TcpStack::conn_input(Conn* c, Segment& seg) {
 
   // Application callbacks last: they may write, close or abort.
   if (accepted && !deliver_accept(c, listener_ctx)) return false;
-  if (connected && c->ops && c->ops->on_connected) {
-    c->ops->on_connected(c->app, c);
+  if (connected && c->ops) {
+    notify_connected(c);
     if (c->gen != gen || !c->in_table) return false;
   }
   if (readable && c->ops) {

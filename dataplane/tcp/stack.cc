@@ -128,6 +128,15 @@ void TcpStack::notify_readable(Conn* c) {
   }
 }
 
+void TcpStack::notify_connected(Conn* c) {
+  if (c->ops == nullptr) return;
+  if (c->ulp) {
+    c->ulp->ops->on_connected(c);  // a TLS client handshakes first
+  } else if (c->ops->on_connected) {
+    c->ops->on_connected(c->app, c);
+  }
+}
+
 void TcpStack::notify_writable(Conn* c) {
   if (c->ops == nullptr) return;
   if (c->ulp) {

@@ -165,6 +165,7 @@ class TcpStack {
   // when held; the application hears on_closed after its last read.
   bool linger_for_reader(Conn* c);
   // Events to the application (through its ULP, if any).
+  void notify_connected(Conn* c);
   void notify_readable(Conn* c);
   void notify_writable(Conn* c);
   void notify_closed(Conn* c, CloseReason why);

@@ -31,7 +31,9 @@ struct UlpOps {
   // queues: a connection whose peer finished lingers until they are read.
   uint32_t (*unread)(const Conn* c);
   // The stack's events: the ULP tells the application when it has
-  // something for it. (on_closed goes straight to the application.)
+  // something for it, and when its stream is connected (after a TLS
+  // client's handshake). (on_closed goes straight to the application.)
+  void (*on_connected)(Conn* c);
   void (*on_readable)(Conn* c);
   void (*on_writable)(Conn* c);
   // The connection's slot is being freed: let go of its state. No callback

@@ -23,16 +23,17 @@ void ulp_shutdown(tcp::Conn* c) { chan(c)->worker->shutdown(chan(c)); }
 void ulp_close(tcp::Conn* c) { chan(c)->worker->close(chan(c)); }
 void ulp_abort(tcp::Conn* c) { chan(c)->worker->abort(chan(c)); }
 uint32_t ulp_unread(const tcp::Conn* c) { return chan(c)->worker->unread(chan(c)); }
+void ulp_on_connected(tcp::Conn* c) { chan(c)->worker->stream_connected(chan(c)); }
 void ulp_on_readable(tcp::Conn* c) { chan(c)->worker->stream_readable(chan(c)); }
 void ulp_on_writable(tcp::Conn* c) { chan(c)->worker->stream_writable(chan(c)); }
 void ulp_release(tcp::Conn* c) { chan(c)->worker->release(chan(c)); }
 
 }  // namespace
 
-const tcp::UlpOps TlsWorker::kOps = {ulp_readable,  ulp_peek,      ulp_read,      ulp_eof,
-                                     ulp_write,     ulp_write_space, ulp_want_writable, ulp_shutdown,
-                                     ulp_close,     ulp_abort,     ulp_unread,    ulp_on_readable,
-                                     ulp_on_writable, ulp_release};
+const tcp::UlpOps TlsWorker::kOps = {ulp_readable,  ulp_peek,         ulp_read,          ulp_eof,
+                                     ulp_write,     ulp_write_space,  ulp_want_writable, ulp_shutdown,
+                                     ulp_close,     ulp_abort,        ulp_unread,        ulp_on_connected,
+                                     ulp_on_readable, ulp_on_writable, ulp_release};
 
 uint32_t TlsWorker::server_of(const tcp::Conn* c) {
   return c->ulp != nullptr && c->ulp->ops == &kOps ? chan(c)->server : config::kNone;

@@ -1,6 +1,7 @@
-// A channel before its records: the ClientHello picks the Gateway server
-// (SNI), then OpenSSL runs the handshake over the bytes TCP received, and
-// at its end the records go to linegate's record layer or stay on OpenSSL's.
+// A channel before its records: on a server, the ClientHello picks the
+// Gateway server (SNI); a client sends its ClientHello once TCP connects.
+// Then OpenSSL runs the handshake over the bytes TCP received, and at its
+// end the records go to linegate's record layer or stay on OpenSSL's.
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -15,28 +16,57 @@
 namespace lg::tlsterm {
 using upstream::ListenerStat;
 
-bool TlsWorker::attach(tcp::Conn* c, const config::RuntimeTables* t, const config::ListenerSlot& l) {
-  if (t == nullptr || t->tls_servers == nullptr || free_ == nullptr) return false;
+Channel* TlsWorker::take_channel(tcp::Conn* c) {
   Channel* ch = free_;
+  if (ch == nullptr) return nullptr;
   free_ = ch->next_free;
   ch->ops = &kOps;
   ch->conn = c;
-  ch->phase = Phase::hello;
   ch->offload = false;
   ch->rx_marked = ch->tx_marked = false;
   ch->peer_closed = ch->shutdown_wanted = ch->close_wanted = ch->notify_sent = ch->app_blocked = false;
   ch->tls13 = ch->rx_redo = ch->key_update_owed = ch->tx_rekey_after = false;
+  ch->client = false;
   ch->server = config::kNone;
-  ch->listener_stats = l.stats_id;
   stack_.install_ulp(c, ch);
+  return ch;
+}
+
+bool TlsWorker::attach(tcp::Conn* c, const config::RuntimeTables* t, const config::ListenerSlot& l) {
+  if (t == nullptr || t->tls_servers == nullptr) return false;
+  Channel* ch = take_channel(c);
+  if (ch == nullptr) return false;
+  ch->phase = Phase::hello;
+  ch->stats_id = l.stats_id;
   timers_.arm_after(ch->timer, uint64_t{cfg_.hello_timeout_ms} * cycles_per_ms_);
   return true;
 }
 
+bool TlsWorker::attach_client(tcp::Conn* c, const tls::ClientContext& ctx, const std::string& sni,
+                              uint32_t cluster_stats, uint32_t timeout_ms) {
+  Channel* ch = take_channel(c);
+  if (ch == nullptr) return false;
+  ch->phase = Phase::handshake;
+  ch->client = true;
+  ch->stats_id = cluster_stats;
+  ch->handshake_timeout_ms = timeout_ms;
+  ch->hs = std::make_unique<tls::Handshake>(ctx.ctx(), tls::Handshake::Role::client, sni);
+  return true;
+}
+
+void TlsWorker::stream_connected(Channel* ch) {
+  if (ch->phase != Phase::handshake || !ch->client) return;
+  timers_.arm_after(ch->timer, uint64_t{ch->handshake_timeout_ms} * cycles_per_ms_);
+  ch->hs->input(nullptr, 0);  // the ClientHello
+  handshake(ch);
+}
+
 void TlsWorker::on_timeout(Timer*, void* arg) {
   auto* ch = static_cast<Channel*>(arg);
-  ch->worker->lcount(ch, ListenerStat::ssl_handshake_timeout);
-  ch->worker->end(ch);
+  ch->worker->count_stat(ch, ListenerStat::ssl_handshake_timeout);
+  // Out of connectTimeout, for an upstream (Envoy's connect timeout runs
+  // until the TLS handshake is done).
+  ch->worker->end(ch, ch->client ? tcp::CloseReason::timeout : tcp::CloseReason::reset);
 }
 
 void TlsWorker::hello(Channel* ch, const config::RuntimeTables* t) {
@@ -59,7 +89,7 @@ void TlsWorker::hello(Channel* ch, const config::RuntimeTables* t) {
   const config::TlsServer* srv =
       ch->server != config::kNone ? &servers->servers[size_t{l->server_first} + ch->server] : nullptr;
   if (srv == nullptr || srv->context == nullptr) return handshake_failed(ch);
-  ch->hs = std::make_unique<tls::ServerHandshake>(srv->context->ctx());
+  ch->hs = std::make_unique<tls::Handshake>(srv->context->ctx());
   ch->phase = Phase::handshake;
   handshake(ch);
 }
@@ -69,9 +99,9 @@ void TlsWorker::handshake(Channel* ch) {
   while (rte_mbuf* m = stack_.raw_read(c, UINT32_MAX)) {
     for (rte_mbuf* s = m; s != nullptr; s = s->next) {
       const auto* data = rte_pktmbuf_mtod(s, const uint8_t*);
-      // Bytes behind the client's Finished are records: they wait in the
+      // Bytes behind the peer's last flight are records: they wait in the
       // BIO for the record layer (hand_over's leftover, or SSL_read).
-      if (ch->hs->state() == tls::ServerHandshake::State::in_progress) {
+      if (ch->hs->state() == tls::Handshake::State::in_progress) {
         ch->hs->input(data, s->data_len);
       } else {
         ch->hs->feed(data, s->data_len);
@@ -82,22 +112,23 @@ void TlsWorker::handshake(Channel* ch) {
   // Flights (and, on failure, the alert) go out as they are.
   send_output(ch);
   switch (ch->hs->state()) {
-    case tls::ServerHandshake::State::in_progress:
-      if (c->fin_rcvd) end(ch);  // the client left mid-handshake: no TLS error either
+    case tls::Handshake::State::in_progress:
+      if (c->fin_rcvd) end(ch);  // the peer left mid-handshake: no TLS error either
       return;
-    case tls::ServerHandshake::State::failed:
+    case tls::Handshake::State::failed:
       return handshake_failed(ch);
-    case tls::ServerHandshake::State::done:
+    case tls::Handshake::State::done:
       break;
   }
   timers_.cancel(ch->timer);
   SSL* ssl = ch->hs->ssl();
-  lcount(ch, ListenerStat::ssl_handshake);
-  if (SSL_session_reused(ssl)) lcount(ch, ListenerStat::ssl_session_reused);
+  count_stat(ch, ListenerStat::ssl_handshake);
+  if (SSL_session_reused(ssl)) count_stat(ch, ListenerStat::ssl_session_reused);
   ch->tls13 = SSL_version(ssl) == TLS1_3_VERSION;
   if (!start_records(ch)) return;
   ch->phase = Phase::records;
-  mark_rx(ch);  // records may have come behind the client's Finished
+  mark_rx(ch);  // records may have come behind the peer's last flight
+  if (ch->client && c->ops != nullptr && c->ops->on_connected != nullptr) c->ops->on_connected(c->app, c);
 }
 
 bool TlsWorker::start_records(Channel* ch) {
@@ -106,7 +137,7 @@ bool TlsWorker::start_records(Channel* ch) {
   std::string why;
   if (engine_ == nullptr || !cfg_.record_offload || !ch->hs->hand_over(&ho, &leftover, &why)) return true;
   ch->offload = true;
-  lcount(ch, ListenerStat::ssl_offloaded);
+  count_stat(ch, ListenerStat::ssl_offloaded);
   ch->aead = ho.aead;
   ch->hash = ho.hash;
   ch->rx.emplace(ho.version, *engine_, ho.rx, ho.rx_sequence);
@@ -135,17 +166,17 @@ bool TlsWorker::start_records(Channel* ch) {
 void TlsWorker::handshake_failed(Channel* ch) {
   // Envoy's ssl.no_certificate, ssl.fail_verify_san, ssl.fail_verify_cert_hash
   // and ssl.fail_verify_error, for a handshake OpenSSL refused.
-  if (ch->hs != nullptr && ch->hs->state() == tls::ServerHandshake::State::failed) {
+  if (ch->hs != nullptr && ch->hs->state() == tls::Handshake::State::failed) {
     const tls::PeerFailure pinned = tls::peer_failure(ch->hs->ssl());
     const int reason = ch->hs->failure_reason();
     if (pinned == tls::PeerFailure::subject_alt_name) {
-      lcount(ch, ListenerStat::ssl_fail_verify_san);
+      count_stat(ch, ListenerStat::ssl_fail_verify_san);
     } else if (pinned == tls::PeerFailure::hash) {
-      lcount(ch, ListenerStat::ssl_fail_verify_cert_hash);
+      count_stat(ch, ListenerStat::ssl_fail_verify_cert_hash);
     } else if (reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) {
-      lcount(ch, ListenerStat::ssl_no_certificate);
+      count_stat(ch, ListenerStat::ssl_no_certificate);
     } else if (reason == SSL_R_CERTIFICATE_VERIFY_FAILED || SSL_get_verify_result(ch->hs->ssl()) != X509_V_OK) {
-      lcount(ch, ListenerStat::ssl_fail_verify_error);
+      count_stat(ch, ListenerStat::ssl_fail_verify_error);
     }
   }
   fail(ch);  // OpenSSL's alert, if any, is already on its way

@@ -17,6 +17,7 @@ using upstream::ListenerStat;
 
 namespace {
 
+constexpr uint8_t kNewSessionTicket = 4;  // RFC 8446 §4.6.1
 constexpr uint8_t kKeyUpdate = 24;  // RFC 8446 §4.6.3
 
 // A record's largest form on the wire: TLS 1.3 allows 2^14 + 256 of
@@ -86,8 +87,30 @@ TlsWorker::~TlsWorker() {
 
 rte_mbuf* TlsWorker::record_buffer() { return records_ != nullptr ? rte_pktmbuf_alloc(records_) : nullptr; }
 
-void TlsWorker::lcount(const Channel* ch, ListenerStat st) {
-  registry_.listener(worker_, ch->listener_stats).add(static_cast<unsigned>(st));
+namespace {
+
+// The TLS stats an upstream cluster has (ClusterStat::count: none).
+upstream::ClusterStat cluster_stat(ListenerStat st) {
+  using upstream::ClusterStat;
+  switch (st) {
+    case ListenerStat::ssl_handshake: return ClusterStat::ssl_handshake;
+    case ListenerStat::ssl_connection_error: return ClusterStat::ssl_connection_error;
+    case ListenerStat::ssl_fail_verify_error: return ClusterStat::ssl_fail_verify_error;
+    case ListenerStat::ssl_fail_verify_san: return ClusterStat::ssl_fail_verify_san;
+    case ListenerStat::ssl_handshake_timeout: return ClusterStat::ssl_handshake_timeout;
+    case ListenerStat::ssl_offloaded: return ClusterStat::ssl_offloaded;
+    case ListenerStat::ssl_key_updates: return ClusterStat::ssl_key_updates;
+    case ListenerStat::ssl_record_buffers_exhausted: return ClusterStat::ssl_record_buffers_exhausted;
+    default: return ClusterStat::count;
+  }
+}
+
+}  // namespace
+
+void TlsWorker::count_stat(const Channel* ch, ListenerStat st) {
+  if (!ch->client) return registry_.listener(worker_, ch->stats_id).add(static_cast<unsigned>(st));
+  const upstream::ClusterStat cs = cluster_stat(st);
+  if (cs != upstream::ClusterStat::count) registry_.cluster(worker_, ch->stats_id).add(static_cast<unsigned>(cs));
 }
 
 void TlsWorker::mark_rx(Channel* ch) {
@@ -224,7 +247,7 @@ void TlsWorker::open_burst(Channel** chans, unsigned count) {
       if (c->rcvq.bytes < off + wire) break;
       rte_mbuf* m = record_buffer();
       if (m == nullptr) {
-        lcount(ch, ListenerStat::ssl_record_buffers_exhausted);
+        count_stat(ch, ListenerStat::ssl_record_buffers_exhausted);
         mark_rx(ch);  // try again next pass
         break;
       }
@@ -306,26 +329,35 @@ void TlsWorker::open_burst(Channel** chans, unsigned count) {
   for (unsigned k = 0; k < count; ++k) deliver(chans[k]);
 }
 
-void TlsWorker::post_handshake(Channel* ch, const uint8_t* msg, size_t len) {
+void TlsWorker::post_handshake(Channel* ch, const uint8_t* rec, size_t len) {
   if (!ch->tls13) {
-    // TLS 1.2: a renegotiation attempt, refused (RFC 5246 §7.2.2; the
-    // server is configured without renegotiation).
+    // TLS 1.2: a renegotiation attempt (ClientHello or HelloRequest),
+    // refused (RFC 5246 §7.2.2; renegotiation is off both ways).
     send_alert(ch, AlertLevel::warning, Alert::no_renegotiation);
     return;
   }
-  // RFC 8446 §4.6.3: KeyUpdate is the one post-handshake message a server
-  // takes from a client (no client certificates after the handshake here).
-  if (len != 5 || msg[0] != kKeyUpdate || msg[1] != 0 || msg[2] != 0 || msg[3] != 1 || msg[4] > 1)
-    return fail(ch, Alert::unexpected_message);
-  tls::TrafficKeys keys;
-  if (!next_keys(ch, ch->rx_secret, &keys)) return fail(ch, Alert::internal_error);
-  ch->rx->rekey(keys);
-  ch->rx_redo = true;  // records already prepared under the old keys are opened again
-  if (msg[4] == 1) {
-    ch->key_update_owed = true;  // ours goes out under the current keys, then we switch
-    mark_tx(ch);
+  // One record may carry several messages (a server's session tickets);
+  // linegate's own peers never split one across records.
+  for (size_t off = 0; off < len;) {
+    if (len - off < 4) return fail(ch, Alert::unexpected_message);
+    const uint8_t* msg = rec + off;
+    const size_t body = size_t{msg[1]} << 16 | size_t{msg[2]} << 8 | msg[3];
+    if (body > len - off - 4) return fail(ch, Alert::unexpected_message);
+    off += 4 + body;
+    if (msg[0] == kNewSessionTicket && ch->client) continue;  // §4.6.1: upstream sessions are not resumed
+    // §4.6.3: KeyUpdate is the other post-handshake message either side
+    // takes (no client certificates after the handshake here).
+    if (msg[0] != kKeyUpdate || body != 1 || msg[4] > 1) return fail(ch, Alert::unexpected_message);
+    tls::TrafficKeys keys;
+    if (!next_keys(ch, ch->rx_secret, &keys)) return fail(ch, Alert::internal_error);
+    ch->rx->rekey(keys);
+    ch->rx_redo = true;  // records already prepared under the old keys are opened again
+    if (msg[4] == 1) {
+      ch->key_update_owed = true;  // ours goes out under the current keys, then we switch
+      mark_tx(ch);
+    }
+    count_stat(ch, ListenerStat::ssl_key_updates);
   }
-  lcount(ch, ListenerStat::ssl_key_updates);
 }
 
 bool TlsWorker::next_keys(Channel* ch, uint8_t* secret, tls::TrafficKeys* keys) {
@@ -385,7 +417,7 @@ void TlsWorker::seal_burst(Channel** chans, unsigned count) {
       }
       rte_mbuf* m = record_buffer();
       if (m == nullptr) {
-        lcount(ch, ListenerStat::ssl_record_buffers_exhausted);
+        count_stat(ch, ListenerStat::ssl_record_buffers_exhausted);
         mark_tx(ch);
         break;
       }
@@ -462,15 +494,15 @@ bool TlsWorker::openssl_rx(Channel* ch) {
   while (ch->plain_in.bytes < kMaxPlainIn && !ch->peer_closed) {
     rte_mbuf* m = record_buffer();
     if (m == nullptr) {
-      lcount(ch, ListenerStat::ssl_record_buffers_exhausted);
+      count_stat(ch, ListenerStat::ssl_record_buffers_exhausted);
       mark_rx(ch);
       break;
     }
     const long got = ch->hs->read_plain(rte_pktmbuf_mtod(m, uint8_t*), tls::kMaxPlaintext);
     if (got <= 0) {
       rte_pktmbuf_free(m);
-      if (got == tls::ServerHandshake::kClosed) ch->peer_closed = true;
-      if (got == tls::ServerHandshake::kFailed) {
+      if (got == tls::Handshake::kClosed) ch->peer_closed = true;
+      if (got == tls::Handshake::kFailed) {
         send_output(ch);  // OpenSSL's alert
         fail(ch);
         return false;
@@ -526,7 +558,7 @@ bool TlsWorker::send_raw(Channel* ch, const uint8_t* data, size_t len) {
   while (off < len) {
     rte_mbuf* m = record_buffer();
     if (m == nullptr) {
-      lcount(ch, ListenerStat::ssl_record_buffers_exhausted);
+      count_stat(ch, ListenerStat::ssl_record_buffers_exhausted);
       rte_pktmbuf_free(head);
       return false;
     }
@@ -569,17 +601,17 @@ bool TlsWorker::send_alert(Channel* ch, AlertLevel level, Alert alert) {
 
 void TlsWorker::fail(Channel* ch, std::optional<Alert> alert) {
   if (ch->phase == Phase::failed || ch->conn == nullptr) return;
-  lcount(ch, ListenerStat::ssl_connection_error);
+  count_stat(ch, ListenerStat::ssl_connection_error);
   if (alert) send_alert(ch, AlertLevel::fatal, *alert);
   end(ch);
 }
 
-void TlsWorker::end(Channel* ch) {
+void TlsWorker::end(Channel* ch, tcp::CloseReason why) {
   if (ch->phase == Phase::failed || ch->conn == nullptr) return;
   timers_.cancel(ch->timer);
   ch->phase = Phase::failed;
   tcp::Conn* c = ch->conn;
-  stack_.notify_closed(c, tcp::CloseReason::reset);  // the application hears it as a reset
+  stack_.notify_closed(c, why);
   stack_.raw_close(c);  // FIN behind the alert (RST if anything is unread)
 }
 

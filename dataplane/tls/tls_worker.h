@@ -1,11 +1,15 @@
-// TLS termination on one worker. Each TLS connection gets a Channel, the
-// TCP connection's ULP (tcp/ulp.h): the HTTP proxy reads and writes
-// plaintext through the usual TcpStack calls and never sees a record.
+// TLS on one worker: termination on HTTPS listeners and origination toward
+// upstreams whose DestinationRule asks for it. Each TLS connection gets a
+// Channel, the TCP connection's ULP (tcp/ulp.h): the HTTP proxy reads and
+// writes plaintext through the usual TcpStack calls and never sees a record.
 //
-// A channel goes: hello (wait for the ClientHello, pick the Gateway server
-// by SNI as Envoy's tls_inspector does, so that server's versions, suites
-// and certificates apply) → handshake (OpenSSL over memory BIOs,
-// tls/session) → records. Records of offloaded suites are opened and sealed
+// A server channel goes: hello (wait for the ClientHello, pick the Gateway
+// server by SNI as Envoy's tls_inspector does, so that server's versions,
+// suites and certificates apply) → handshake (OpenSSL over memory BIOs,
+// tls/session) → records. A client channel starts its handshake when TCP
+// connects and tells the application "connected" when the handshake is
+// done; a handshake that fails reads to the application as a connect that
+// failed (as Envoy's upstream TLS does). Records of offloaded suites are opened and sealed
 // by the worker's AeadEngine: every channel with work marks itself, and
 // flush() — once a pass, before the TX flush — opens all their records in
 // one IPsec-MB burst, hands the plaintext to the application, then seals
@@ -26,7 +30,8 @@
 #include "tls/record/aead_engine.h"
 #include "tls/record/protection.h"
 #include "tls/session/hand_over.h"
-#include "tls/session/server_handshake.h"
+#include "tls/session/client_context.h"
+#include "tls/session/handshake.h"
 
 namespace lg::tlsterm {
 
@@ -56,14 +61,16 @@ struct Channel : tcp::Ulp {  // Conn::ulp points here
   bool rx_redo;            // KeyUpdate: records prepared under the old keys are opened again
   bool key_update_owed;    // the peer asked for our KeyUpdate
   bool tx_rekey_after;     // ours is sealed: switch keys after this burst
+  bool client;             // originated: the gateway is the TLS client
   uint32_t server;         // the Gateway server within the listener (SNI selection)
-  uint32_t listener_stats;
+  uint32_t stats_id;       // the listener's (server channels) or the cluster's (client channels)
+  uint32_t handshake_timeout_ms;
   Channel* next_rx;
   Channel* next_tx;
   Channel* next_free;
   tcp::SegQueue plain_in;   // opened, not yet read by the application
   tcp::SegQueue plain_out;  // written by the application, not yet sealed
-  std::unique_ptr<tls::ServerHandshake> hs;  // kept for the OpenSSL record layer
+  std::unique_ptr<tls::Handshake> hs;  // kept for the OpenSSL record layer
   std::optional<tls::RecordProtection> rx, tx;
   // TLS 1.3: the current traffic secrets, for KeyUpdate (§7.2).
   uint8_t rx_secret[tls::kMaxSecretLen], tx_secret[tls::kMaxSecretLen];
@@ -85,6 +92,12 @@ class TlsWorker {
   // Puts a channel under a connection accepted on a TLS listener of `t`.
   // false: no channel free (refuse the connection).
   bool attach(tcp::Conn* c, const config::RuntimeTables* t, const config::ListenerSlot& l);
+  // Puts a client channel under a connection just opened toward an upstream
+  // of cluster `cluster_stats`: it handshakes with ctx (sending sni) once
+  // TCP connects, within timeout_ms. ctx must outlive the handshake (the
+  // tables holding it outlive their pass). false: no channel free.
+  bool attach_client(tcp::Conn* c, const tls::ClientContext& ctx, const std::string& sni, uint32_t cluster_stats,
+                     uint32_t timeout_ms);
   // Once a pass, before the TX flush: the pending opens and seals. Returns
   // the records handled (work done).
   unsigned flush(const config::RuntimeTables* t);
@@ -107,6 +120,7 @@ class TlsWorker {
   void shutdown(Channel* ch);
   void close(Channel* ch);
   void abort(Channel* ch);
+  void stream_connected(Channel* ch);
   void stream_readable(Channel* ch);
   void stream_writable(Channel* ch);
   void release(Channel* ch);
@@ -139,7 +153,7 @@ class TlsWorker {
   void reclaim();
   bool openssl_rx(Channel* ch);  // false: the channel failed
   void openssl_tx(Channel* ch);
-  void post_handshake(Channel* ch, const uint8_t* msg, size_t len);
+  void post_handshake(Channel* ch, const uint8_t* rec, size_t len);  // one record's messages
   // TLS 1.3 KeyUpdate: secret becomes the next generation, keys from it. false: cannot derive.
   bool next_keys(Channel* ch, uint8_t* secret, tls::TrafficKeys* keys);
   bool send_raw(Channel* ch, const uint8_t* data, size_t len);
@@ -148,10 +162,14 @@ class TlsWorker {
   // A TLS error (ssl_connection_error): our fatal alert when we have one to
   // send and the keys to send it, then end().
   void fail(Channel* ch, std::optional<tls::Alert> alert = std::nullopt);
-  // The connection ends: the application hears a reset, TCP closes.
-  void end(Channel* ch);
+  // The connection ends: the application hears a reset (or, for a client
+  // handshake out of time, a timeout), TCP closes.
+  void end(Channel* ch, tcp::CloseReason why = tcp::CloseReason::reset);
   void deliver(Channel* ch);  // application readable / writable after a flush
-  void lcount(const Channel* ch, upstream::ListenerStat st);
+  // Counts under the channel's listener, or its cluster's names for the
+  // stats a client channel has (Envoy's cluster.<name>.ssl.*).
+  void count_stat(const Channel* ch, upstream::ListenerStat st);
+  Channel* take_channel(tcp::Conn* c);
   rte_mbuf* record_buffer();
 
   TlsWorkerConfig cfg_;

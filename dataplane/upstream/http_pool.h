@@ -28,6 +28,7 @@ struct PooledConn {
   uint32_t requests = 0;         // exchanges started on this connection
   bool connected = false;
   bool idle = false;
+  bool tls = false;  // TLS originated on it (DestinationRule tls)
   Timer idle_timer;
 };
 

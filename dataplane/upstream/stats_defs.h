@@ -35,7 +35,15 @@
   X(upstream_rq_rx_reset, "upstream connections closed or reset before a full response (UR)")      \
   X(upstream_cx_max_requests, "connections closed at maxRequestsPerConnection")                     \
   X(upstream_cx_idle_timeout, "pooled connections closed by idleTimeout")                           \
-  X(upstream_cx_protocol_error, "upstream responses that broke HTTP/1.1 (502, UPE)")
+  X(upstream_cx_protocol_error, "upstream responses that broke HTTP/1.1 (502, UPE)")                \
+  X(ssl_handshake, "TLS handshakes completed toward upstreams (DestinationRule tls)")               \
+  X(ssl_connection_error, "upstream TLS errors: failed handshakes, bad records, fatal alerts")       \
+  X(ssl_fail_verify_error, "upstream certificates that did not verify (chain or SNI name)")         \
+  X(ssl_fail_verify_san, "upstream certificates without a SAN in subjectAltNames")                  \
+  X(ssl_handshake_timeout, "upstream TLS handshakes not done within connectTimeout")                \
+  X(ssl_offloaded, "upstream TLS connections whose records went to the IPsec-MB record layer")     \
+  X(ssl_key_updates, "TLS 1.3 KeyUpdates received from upstreams")                                  \
+  X(ssl_record_buffers_exhausted, "times an upstream record waited for a free record buffer")
 
 #define LG_LISTENER_STATS(X)                                                                 \
   X(downstream_cx_total, "connections accepted")                                             \

@@ -82,6 +82,11 @@ class AgentProcess:
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    def bootstrap(self) -> dict:
+        """The gateway's bootstrap `agent:` section for this agent, with quick
+        reconnects (tests start the gateway and the agent together)."""
+        return {"address": self.address, "initial_backoff_ms": 50, "max_backoff_ms": 500}
+
     def start(self) -> "AgentProcess":
         self._log = open(self.log_path, "w")
         self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log)

@@ -371,24 +371,45 @@ class Upstreams(dict):
 
 class NginxUpstream:
     """nginx on host:port answering 200 "nginx-<name>\\n" with
-    x-upstream: nginx-<name>; every request is a JSON line in access.log."""
+    x-upstream: nginx-<name>; every request is a JSON line in access.log.
+    GET /big answers `big_bytes` random bytes (self.big; 0: no such file);
+    PUT /uploads/<name> stores the body (uploaded(name)).
 
-    def __init__(self, workdir: Path, host: str, port: int, name: str):
+    ssl: serve TLS instead, {"cert": chain path, "key": path, optionally
+    "client_ca": path (client certificates required and verified),
+    "protocols": "TLSv1.2 TLSv1.3", "ciphers": OpenSSL list}; the log then
+    has the SNI, version, suite and client certificate verdict."""
+
+    def __init__(self, workdir: Path, host: str, port: int, name: str, ssl: Optional[dict] = None,
+                 keepalive_requests: int = 1000000, big_bytes: int = 0):
         self.name = name
         self.dir = Path(workdir) / f"nginx-{name}-{port}"
         self.dir.mkdir(parents=True, exist_ok=True)
-        for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi", "uploads"):
             (self.dir / d).mkdir(exist_ok=True)
         self.access_log = self.dir / "access.log"
         self.access_log.write_text("")  # a reused directory starts empty
         fields = {"method": "$request_method", "uri": "$request_uri", "host": "$http_host",
                   "xff": "$http_x_forwarded_for", "xfp": "$http_x_forwarded_proto", "rid": "$http_x_request_id",
                   "churn": "$http_x_churn_gen", "conn": "$connection", "conn_requests": "$connection_requests",
-                  "status": "$status"}
+                  "status": "$status", "request_length": "$request_length", "sni": "$ssl_server_name",
+                  "tls": "$ssl_protocol", "cipher": "$ssl_cipher", "client_verify": "$ssl_client_verify",
+                  "client_dn": "$ssl_client_s_dn"}
         fmt = json.dumps(fields).replace("'", "")
         d = self.dir
+        self.big = os.urandom(big_bytes)
+        (d / "big.bin").write_bytes(self.big)
+        tls = ""
+        if ssl:
+            tls = (f"ssl_certificate {ssl['cert']};\n    ssl_certificate_key {ssl['key']};\n"
+                   f"    ssl_protocols {ssl.get('protocols', 'TLSv1.2 TLSv1.3')};\n")
+            if "ciphers" in ssl:
+                tls += f"    ssl_ciphers {ssl['ciphers']};\n"
+            if "client_ca" in ssl:
+                tls += f"    ssl_client_certificate {ssl['client_ca']};\n    ssl_verify_client on;\n"
         conf = f"""\
 worker_processes 1;
+user root;  # the worker reads big.bin under pytest's 0700 directories
 pid {d}/nginx.pid;
 error_log {d}/error.log warn;
 events {{ worker_connections 4096; }}
@@ -400,10 +421,22 @@ http {{
   scgi_temp_path {d}/scgi;
   log_format lg escape=json '{fmt}';
   access_log {self.access_log} lg;
-  keepalive_requests 1000000;
+  keepalive_requests {keepalive_requests};
   keepalive_timeout 300s;
+  client_max_body_size 64m;
   server {{
-    listen {host}:{port} reuseport;
+    listen {host}:{port} reuseport{" ssl" if ssl else ""};
+    {tls}
+    location /uploads/ {{
+      root {d};
+      dav_methods PUT;
+      create_full_put_path on;
+    }}
+    location = /big {{
+      add_header x-upstream nginx-{name} always;
+      default_type application/octet-stream;
+      alias {d}/big.bin;
+    }}
     location / {{
       add_header x-upstream nginx-{name} always;
       return 200 "nginx-{name}\\n";
@@ -424,6 +457,9 @@ http {{
                 return s.connect_ex((host, port)) == 0
 
         assert lgtest.wait_until(listening, 10), f"nginx {name} not listening on {host}:{port}: {self.errors()}"
+
+    def uploaded(self, name: str) -> bytes:
+        return (self.dir / "uploads" / name).read_bytes()
 
     def errors(self) -> str:
         out = ""

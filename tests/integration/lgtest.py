@@ -97,6 +97,21 @@ def wait_until(pred: Callable[[], object], timeout: float, interval: float = 0.0
         time.sleep(interval)
 
 
+def settle(read: Callable[[], dict], expect: dict, timeout: float = COUNTER_TIMEOUT) -> dict:
+    """Polls read() until the keys of `expect` hold its values; returns
+    those keys' last values (equal to expect unless the timeout passed)."""
+    last = {}
+
+    def settled():
+        now = read()
+        last.clear()
+        last.update({k: now.get(k) for k in expect})
+        return last == expect
+
+    wait_until(settled, timeout)
+    return last
+
+
 def free_tcp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

@@ -86,8 +86,7 @@ def test_100_virtual_service_changes_under_wrk_load(linegate_factory, tmp_path):
     watch.mkdir()
     agent = AgentProcess(tmp_path / "agent.log", [watch], debounce_ms=20).start()
     g = linegate_factory.create(extra_top={"tcp": {"time_wait_ms": 0, "max_connections": 8192},
-                                           "agent": {"address": agent.address, "initial_backoff_ms": 50,
-                                                     "max_backoff_ms": 500}})
+                                           "agent": agent.bootstrap()})
     path = watch / "config.yaml"
     write_config(path, churn_config(g.peer4, 0))
     g.start()

@@ -245,15 +245,7 @@ class TlsGw:
         """Every ssl_* counter of the listener moved by exactly want[name]
         (0 when not named) since `before`; names in `ignore` are not checked."""
         expect = {n: before[n] + want.get(n, 0) for n in SSL_COUNTERS if n not in ignore}
-        last = {}
-
-        def settled():
-            now = self.ssl_counters(port)
-            last.clear()
-            last.update({n: now[n] for n in expect})
-            return last == expect
-
-        wait_until(settled, lgtest.COUNTER_TIMEOUT)
+        last = lgtest.settle(lambda: self.ssl_counters(port), expect)
         got = {n: last[n] - before[n] for n in expect}
         assert last == expect, f"listener 0.0.0.0_{port} ssl counter deltas {got}, expected {want} (others 0)"
 
@@ -942,8 +934,7 @@ def test_certificate_replaced_during_a_wrk_run(linegate_factory, tmp_path, certs
     nginx = held = None
     try:
         g = linegate_factory.create(extra_top={"tcp": {"time_wait_ms": 0, "max_connections": 8192},
-                                               "agent": {"address": agent.address, "initial_backoff_ms": 50,
-                                                         "max_backoff_ms": 500}})
+                                               "agent": agent.bootstrap()})
         path = watch / "config.yaml"
         write_config(path, rotation_config(g.peer4, certs.a))
         g.start()
@@ -977,6 +968,143 @@ def test_certificate_replaced_during_a_wrk_run(linegate_factory, tmp_path, certs
             held.close()
         if nginx is not None:
             nginx.close()
+        agent.stop()
+
+
+# =====================================================================
+# 10b. session tickets across config pushes and key rotations
+
+ROTATION_S = 2  # the resumption gateway's tls.ticket_key_rotation_s: two rotations take seconds
+
+
+def resumption_config(peer: str, leaf) -> str:
+    """a.tls.example.com alone, its Secret holding `leaf`, routed to the upstream "a"."""
+    return docs(
+        gateway("resume-gw", [https_server(HTTPS_PORT, "https-a", [A], "a-cert")]),
+        tls_secret("a-cert", leaf),
+        service_entry("a", svc("a"), SVC_PORT, [(peer, UPSTREAMS["a"], {})]),
+        virtual_service("vs-a", [A], [{"route": [dest(svc("a"), SVC_PORT)]}], ["resume-gw"]))
+
+
+TICKET_RE = re.compile(r"TLS session ticket:\n((?:\s+[0-9a-f]{4} - .*\n)+)")
+
+
+def session_ticket(path) -> tuple[str, int]:
+    """The ticket an s_client session file holds (hex dump) and its lifetime hint."""
+    text = subprocess.run(["openssl", "sess_id", "-in", str(path), "-noout", "-text"], capture_output=True,
+                          text=True, check=True).stdout
+    hint = re.search(r"TLS session ticket lifetime hint: (\d+)", text)
+    ticket = TICKET_RE.search(text)
+    assert hint and ticket, text
+    return ticket.group(1), int(hint.group(1))
+
+
+def tickets_printed(r) -> set[str]:
+    """Every ticket s_client printed: the session's, and TLS 1.3's post-handshake ones."""
+    return set(TICKET_RE.findall(r.out.decode("latin-1")))
+
+
+def test_tickets_survive_a_config_push_and_one_key_rotation_not_two(linegate_factory, tmp_path, certs):
+    """One set of ticket keys serves every snapshot, rotated every
+    ROTATION_S seconds. A TLS 1.2 ticket and a TLS 1.3 ticket, taken under
+    one key, resume after linegate-agent pushes a renewed certificate
+    (every OpenSSL context built anew), still resume after one rotation
+    (the previous key opens them, and they are re-issued), and get a full
+    handshake after two. ssl_session_reused counts the resumptions.
+
+    The rotations happen on their own timer: each check is decided by the
+    rotation count read around it (tls.ticket_key_rotations), not by time;
+    a round whose count lands between two outcomes is run again."""
+    nxt = certs.pki.issue("a-resume-next", A, [A])
+    watch = tmp_path / "watch"
+    watch.mkdir()
+    agent = AgentProcess(tmp_path / "agent.log", [watch], debounce_ms=20).start()
+    ups = None
+    try:
+        g = linegate_factory.create(extra_top={"tcp": {"time_wait_ms": 0},
+                                               "tls": {"ticket_key_rotation_s": ROTATION_S},
+                                               "agent": agent.bootstrap()})
+        path = watch / "config.yaml"
+        write_config(path, resumption_config(g.peer4, certs.a))
+        g.start()
+        g.configure_kernel()
+        version = wait_config_applied(g, "")["version"]
+        ups = Upstreams(g.peer4)
+        ups.add("a", UPSTREAMS["a"])
+        listener = f"listener.0.0.0.0_{HTTPS_PORT}."
+
+        def rotations() -> int:
+            return g.stats()["tls.ticket_key_rotations"]
+
+        def connect(v: str, target: str, *args: str):
+            r = s_client(g.ip4, HTTPS_PORT, A, "-CAfile", str(certs.ca.cert), S_CLIENT_VERSION[v], *args,
+                         request=http_request_bytes(A, target))
+            assert r.status == 200 and r.response.upstream == "a" and r.protocol == f"TLSv{v}", r
+            return r
+
+        def resume(sess: dict, round_: int, step: str) -> dict:
+            """Both versions resume their session files; {version: s_client run}."""
+            st = g.stats()
+            handshakes, reused_before = st[listener + "ssl_handshake"], st[listener + "ssl_session_reused"]
+            runs = {v: connect(v, f"/resume/{round_}/{step}/{v}", "-sess_in", str(sess[v])) for v in VERSIONS}
+            want = {listener + "ssl_handshake": handshakes + 2,
+                    listener + "ssl_session_reused": reused_before + sum(r.reused for r in runs.values())}
+            assert wait_until(lambda: {k: g.stats()[k] for k in want} == want, lgtest.COUNTER_TIMEOUT), \
+                (want, g.stats())
+            return runs
+
+        def reused(runs: dict) -> dict:
+            return {v: r.reused for v, r in runs.items()}
+
+        rounds = 3
+        served = certs.a
+        for round_ in range(rounds):
+            # Start right after a rotation: the sessions are sealed under key r0.
+            start = rotations()
+            assert wait_until(lambda: rotations() > start, 3 * ROTATION_S), "no key rotation"
+            r0 = rotations()
+            sealed_at = time.monotonic()
+            sess = {v: tmp_path / f"session-{round_}-{v}.pem" for v in VERSIONS}
+            for v in VERSIONS:
+                assert not connect(v, f"/resume/{round_}/first/{v}", "-sess_out", str(sess[v])).reused
+            tickets = {v: session_ticket(sess[v]) for v in VERSIONS}
+            for v in VERSIONS:
+                assert tickets[v][1] == 2 * ROTATION_S, tickets[v]  # a ticket lives two periods
+            if rotations() != r0:
+                continue  # a rotation came while sealing
+
+            # A config push: the agent sends the renewed certificate; every
+            # OpenSSL context is built anew, the keys stay. It alternates from
+            # what is served (a round skipped above pushed nothing: the same
+            # text again would make no new version).
+            served = nxt if served is certs.a else certs.a
+            write_config(path, resumption_config(g.peer4, served))
+            version = wait_config_applied(g, version)["version"]
+            runs = resume(sess, round_, "pushed")
+            if rotations() > r0 + 1:
+                continue  # two rotations while pushing: nothing to tell
+            assert reused(runs) == {"1.2": True, "1.3": True}, "a config push lost the sessions"
+
+            # One rotation: the previous key opens the tickets and they are re-issued.
+            assert wait_until(lambda: rotations() > r0, 3 * ROTATION_S), "no key rotation"
+            if rotations() > r0 + 1 or time.monotonic() - sealed_at > 1.5 * ROTATION_S:
+                continue  # too near the second rotation or the end of the sessions' lifetime
+            runs = resume(sess, round_, "one-rotation")
+            if rotations() > r0 + 1:
+                continue
+            assert reused(runs) == {"1.2": True, "1.3": True}, "the previous key no longer opens the tickets"
+            for v in VERSIONS:
+                assert tickets_printed(runs[v]) - {tickets[v][0]}, f"TLS {v}: the ticket was not re-issued"
+
+            # Two rotations: the key that sealed them is gone, a full handshake.
+            assert wait_until(lambda: rotations() >= r0 + 2, 3 * ROTATION_S), "no key rotation"
+            assert reused(resume(sess, round_, "two-rotations")) == {"1.2": False, "1.3": False}
+            break
+        else:
+            pytest.fail(f"every round raced a key rotation ({rounds} rounds of {ROTATION_S} s)")
+    finally:
+        if ups is not None:
+            ups.close()
         agent.stop()
 
 

@@ -14,8 +14,15 @@ namespace lg::tls {
 
 namespace {
 
+// The context owns its requirements: a handshake holds its SSL_CTX (SSL_new
+// takes a reference) and may verify after the tables that built the context
+// are gone.
+void free_requirements(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
+  delete static_cast<PeerRequirements*>(ptr);
+}
+
 int ctx_index() {
-  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, free_requirements);
   return index;
 }
 
@@ -185,8 +192,9 @@ PeerFailure check_peer(X509* leaf, const PeerRequirements& req) {
   return PeerFailure::none;
 }
 
-void require_peer(SSL_CTX* ctx, const PeerRequirements* req) {
-  SSL_CTX_set_ex_data(ctx, ctx_index(), const_cast<PeerRequirements*>(req));
+void require_peer(SSL_CTX* ctx, PeerRequirements req) {
+  delete static_cast<PeerRequirements*>(SSL_CTX_get_ex_data(ctx, ctx_index()));
+  SSL_CTX_set_ex_data(ctx, ctx_index(), new PeerRequirements(std::move(req)));
   SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), verify_leaf);
 }
 

@@ -33,9 +33,9 @@ enum class PeerFailure : uint8_t { none, subject_alt_name, hash };  // Envoy: fa
 PeerFailure check_peer(X509* leaf, const PeerRequirements& req);
 
 // Installs a verify callback on ctx that, once OpenSSL accepted the chain,
-// checks the leaf against *req (which must outlive ctx). A refused
-// certificate ends the handshake with bad_certificate; peer_failure() says why.
-void require_peer(SSL_CTX* ctx, const PeerRequirements* req);
+// checks the leaf against req (ctx keeps it). A refused certificate ends the
+// handshake with bad_certificate; peer_failure() says why.
+void require_peer(SSL_CTX* ctx, PeerRequirements req);
 PeerFailure peer_failure(const SSL* ssl);
 
 }  // namespace lg::tls

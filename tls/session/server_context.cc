@@ -1,92 +1,29 @@
 #include "tls/session/server_context.h"
 
-#include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
+#include <algorithm>
+#include <cstdint>
+
+#include "tls/session/context_util.h"
 #include "tls/session/hand_over.h"
 
 namespace lg::tls {
 
 namespace {
 
-// Envoy's (and so Istio's) default TLS 1.2 suites: forward-secret AEADs only.
-constexpr const char* kDefaultCiphers =
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256:"
-    "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
-
-std::string openssl_reason() {
-  const unsigned long e = ERR_get_error();
-  ERR_clear_error();
-  const char* r = e != 0 ? ERR_reason_error_string(e) : nullptr;
-  return r != nullptr ? r : "unknown error";
-}
-
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-
-std::unique_ptr<BIO, BioFree> pem_bio(const std::string& pem) {
-  return std::unique_ptr<BIO, BioFree>(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-}
-
-bool use_certificate_key(SSL_CTX* ctx, const CertificateKey& ck, std::string* error) {
-  auto bio = pem_bio(ck.cert_chain_pem);
-  X509* leaf = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
-  if (leaf == nullptr) {
-    *error = ck.name + ": no PEM certificate (" + openssl_reason() + ")";
-    return false;
-  }
-  // Leaf, then its chain; the context keeps one chain per key type.
-  bool ok = SSL_CTX_use_certificate(ctx, leaf) == 1;
-  X509_free(leaf);
-  while (ok) {
-    X509* ca = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
-    if (ca == nullptr) break;
-    ok = SSL_CTX_add1_chain_cert(ctx, ca) == 1;
-    X509_free(ca);
-  }
-  ERR_clear_error();  // the end of the PEM list reads as an error
-  if (!ok) {
-    *error = ck.name + ": certificate refused (" + openssl_reason() + ")";
-    return false;
-  }
-  auto kbio = pem_bio(ck.private_key_pem);
-  EVP_PKEY* key = PEM_read_bio_PrivateKey(kbio.get(), nullptr, nullptr, nullptr);
-  if (key == nullptr) {
-    *error = ck.name + ": no PEM private key (" + openssl_reason() + ")";
-    return false;
-  }
-  ok = SSL_CTX_use_PrivateKey(ctx, key) == 1 && SSL_CTX_check_private_key(ctx) == 1;
-  EVP_PKEY_free(key);
-  if (!ok) {
-    *error = ck.name + ": the private key does not match the certificate (" + openssl_reason() + ")";
-    return false;
-  }
-  return true;
-}
-
 bool use_client_ca(SSL_CTX* ctx, const std::string& pem, std::string* error) {
-  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
   STACK_OF(X509_NAME)* names = sk_X509_NAME_new_null();
-  auto bio = pem_bio(pem);
-  int n = 0;
-  for (X509* ca; (ca = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) != nullptr; ++n) {
-    X509_STORE_add_cert(store, ca);
-    sk_X509_NAME_push(names, X509_NAME_dup(X509_get_subject_name(ca)));
-    X509_free(ca);
-  }
-  ERR_clear_error();
-  if (n == 0) {
+  if (!trust_cas(ctx, pem, "client CA", names, error)) {
     sk_X509_NAME_pop_free(names, X509_NAME_free);
-    *error = "client CA: no PEM certificate";
     return false;
   }
   SSL_CTX_set_client_CA_list(ctx, names);  // takes ownership
   return true;
 }
-
-int version_of(Version v) { return v == Version::tls13 ? TLS1_3_VERSION : TLS1_2_VERSION; }
 
 // RFC 7301 §3.2: the server picks from the client's list by its own
 // preference; no overlap → no_application_protocol alert.
@@ -101,15 +38,75 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
   return SSL_TLSEXT_ERR_OK;
 }
 
+// Which sessions this context may resume: those of a server that proved
+// the same names and checks clients the same way. A resumed handshake
+// re-checks neither side's certificate (RFC 5246 §7.3, RFC 8446 §2.2), and
+// the ticket keys are process-wide, so without this a ticket from a SIMPLE
+// server would skip a MUTUAL server's client check, or one from another
+// host's server would open here. OpenSSL answers a ticket from another
+// context id with a full handshake. Names rather than certificates, as
+// Envoy's session context id: a renewed certificate keeps the sessions.
+bool set_session_context(SSL_CTX* ctx, const ServerTlsConfig& c) {
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> md(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  if (md == nullptr || EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr) != 1) return false;
+  bool ok = true;
+  const auto field = [&](const void* p, size_t n) {  // length-prefixed: fields cannot run into each other
+    const uint64_t len = n;
+    ok = ok && EVP_DigestUpdate(md.get(), &len, sizeof len) == 1 && (n == 0 || EVP_DigestUpdate(md.get(), p, n) == 1);
+  };
+  const auto text = [&](const std::string& s) { field(s.data(), s.size()); };
+  text("linegate server session context 1");
+  for (const CertificateKey& ck : c.certificates) {
+    auto bio = pem_bio(ck.cert_chain_pem);
+    X509* leaf = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
+    if (leaf == nullptr) return false;
+    unsigned char* der = nullptr;
+    const int n = i2d_X509_NAME(X509_get_subject_name(leaf), &der);
+    field(der, n > 0 ? static_cast<size_t>(n) : 0);
+    OPENSSL_free(der);
+    const int san = X509_get_ext_by_NID(leaf, NID_subject_alt_name, -1);
+    const ASN1_OCTET_STRING* names = san >= 0 ? X509_EXTENSION_get_data(X509_get_ext(leaf, san)) : nullptr;
+    field(names ? ASN1_STRING_get0_data(names) : nullptr, names ? static_cast<size_t>(ASN1_STRING_length(names)) : 0);
+    X509_free(leaf);
+  }
+  const auto mode = static_cast<uint8_t>(c.client_certificate);
+  field(&mode, 1);
+  if (c.client_certificate != ClientCertificate::none) {
+    text(c.client_ca_pem);
+    const PeerRequirements& r = c.client_requirements;
+    const uint64_t counts[] = {r.subject_alt_names.size(), r.spki_sha256.size(), r.cert_sha256.size()};
+    field(counts, sizeof counts);  // so that a name cannot pass for a pin
+    for (const std::string& n : r.subject_alt_names) text(n);
+    for (const Sha256& h : r.spki_sha256) field(h.data(), h.size());
+    for (const Sha256& h : r.cert_sha256) field(h.data(), h.size());
+  }
+  unsigned char id[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  static_assert(SSL_MAX_SID_CTX_LENGTH >= 32);
+  return ok && EVP_DigestFinal_ex(md.get(), id, &len) == 1 &&
+         SSL_CTX_set_session_id_context(ctx, id, std::min<unsigned>(len, SSL_MAX_SID_CTX_LENGTH)) == 1;
+}
+
+// Resumption by tickets only: OpenSSL's server-side session cache belongs to
+// one context (lost with each snapshot) and takes that context's lock on
+// every handshake of every worker. The tickets are sealed with keys that
+// outlive contexts (TicketKeys); without keys there are none, in TLS 1.2
+// (RFC 5077) and TLS 1.3 (no NewSessionTicket, RFC 8446 §4.6.1).
+void use_tickets(SSL_CTX* ctx, TicketKeys* keys) {
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  if (keys != nullptr) {
+    keys->install(ctx);
+    return;
+  }
+  SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+  SSL_CTX_set_num_tickets(ctx, 0);
+}
+
 }  // namespace
 
 std::unique_ptr<ServerContext> ServerContext::build(const ServerTlsConfig& c, std::string* error) {
   if (c.certificates.empty()) {
     *error = "no certificate";
-    return nullptr;
-  }
-  if (version_of(c.min_version) > version_of(c.max_version)) {
-    *error = "minProtocolVersion is above maxProtocolVersion";
     return nullptr;
   }
   std::unique_ptr<ServerContext> s(new ServerContext());
@@ -119,19 +116,8 @@ std::unique_ptr<ServerContext> ServerContext::build(const ServerTlsConfig& c, st
     return nullptr;
   }
   SSL_CTX* ctx = s->ctx_;
-  SSL_CTX_set_min_proto_version(ctx, version_of(c.min_version));
-  SSL_CTX_set_max_proto_version(ctx, version_of(c.max_version));
-  // Renegotiation would move keys under the record layer's feet; compression is CRIME.
-  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-  std::string ciphers;
-  for (const std::string& name : c.cipher_suites) {
-    if (!ciphers.empty()) ciphers += ':';
-    ciphers += name;
-  }
-  if (SSL_CTX_set_cipher_list(ctx, ciphers.empty() ? kDefaultCiphers : ciphers.c_str()) != 1) {
-    *error = "cipherSuites: none is known (" + openssl_reason() + ")";
-    return nullptr;
-  }
+  if (!common_settings(ctx, c.min_version, c.max_version, c.cipher_suites, error)) return nullptr;
+  SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
   for (const CertificateKey& ck : c.certificates)
     if (!use_certificate_key(ctx, ck, error)) return nullptr;
   if (c.client_certificate != ClientCertificate::none) {
@@ -141,18 +127,15 @@ std::unique_ptr<ServerContext> ServerContext::build(const ServerTlsConfig& c, st
                                               ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT
                                               : 0),
                        nullptr);
-    s->client_requirements_ = c.client_requirements;
-    if (!s->client_requirements_.empty()) require_peer(ctx, &s->client_requirements_);
+    if (!c.client_requirements.empty()) require_peer(ctx, c.client_requirements);
   }
-  for (const std::string& p : c.alpn) {
-    if (p.empty() || p.size() > 255) {
-      *error = "ALPN protocol names are 1 to 255 bytes";
-      return nullptr;
-    }
-    s->alpn_wire_.push_back(static_cast<uint8_t>(p.size()));
-    s->alpn_wire_.insert(s->alpn_wire_.end(), p.begin(), p.end());
-  }
+  if (!alpn_wire(c.alpn, &s->alpn_wire_, error)) return nullptr;
   if (!s->alpn_wire_.empty()) SSL_CTX_set_alpn_select_cb(ctx, select_alpn, &s->alpn_wire_);
+  if (!set_session_context(ctx, c)) {
+    *error = "cannot derive the session context id (" + openssl_reason() + ")";
+    return nullptr;
+  }
+  use_tickets(ctx, c.ticket_keys);
   capture_key_log(ctx);  // the record layer's keys
   return s;
 }

@@ -11,15 +11,11 @@
 #include <vector>
 
 #include "tls/record/suite.h"
+#include "tls/session/context_util.h"
 #include "tls/session/peer_verify.h"
+#include "tls/session/ticket_keys.h"
 
 namespace lg::tls {
-
-struct CertificateKey {
-  std::string name;            // for messages: the credential or file
-  std::string cert_chain_pem;  // leaf first
-  std::string private_key_pem;
-};
 
 enum class ClientCertificate : uint8_t { none, optional, required };
 
@@ -33,6 +29,10 @@ struct ServerTlsConfig {
   // TLS 1.2 suites in OpenSSL names; empty = Envoy's default AEAD list.
   std::vector<std::string> cipher_suites;
   std::vector<std::string> alpn;  // in preference order, e.g. {"http/1.1"}
+  // Session resumption by tickets sealed with these process-wide keys,
+  // which must outlive the context; nullptr: no tickets, every handshake
+  // is a full one. (No server-side session cache either way.)
+  TicketKeys* ticket_keys = nullptr;
 };
 
 class ServerContext {
@@ -48,8 +48,9 @@ class ServerContext {
  private:
   ServerContext() = default;
   SSL_CTX* ctx_ = nullptr;
-  std::vector<uint8_t> alpn_wire_;  // length-prefixed protocol list the ALPN callback selects from
-  PeerRequirements client_requirements_;
+  // Length-prefixed protocol list the ALPN callback selects from (while the
+  // ClientHello is processed, in the pass that still holds these tables).
+  std::vector<uint8_t> alpn_wire_;
 };
 
 }  // namespace lg::tls

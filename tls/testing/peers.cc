@@ -92,8 +92,8 @@ Bytes MemoryClient::written() const {
 
 void MemoryClient::receive(const uint8_t* p, size_t n) const { BIO_write(in_, p, static_cast<int>(n)); }
 
-void handshake(tls::ServerHandshake& server, MemoryClient& client, const std::function<void()>& after_client_step) {
-  for (int i = 0; i < 10 && server.state() == tls::ServerHandshake::State::in_progress; ++i) {
+void handshake(tls::Handshake& server, MemoryClient& client, const std::function<void()>& after_client_step) {
+  for (int i = 0; i < 10 && server.state() == tls::Handshake::State::in_progress; ++i) {
     SSL_do_handshake(client.ssl());
     after_client_step();
     const Bytes b = client.written();

@@ -1,6 +1,6 @@
 // Test peers for tls/session: certificates issued on the fly (a CA, leaves
 // it signs, P-256 or RSA-2048) as PEM, and an OpenSSL client on memory BIOs
-// driven against a ServerHandshake.
+// driven against a Handshake.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -8,7 +8,7 @@
 #include <functional>
 #include <string>
 
-#include "tls/session/server_handshake.h"
+#include "tls/session/handshake.h"
 #include "tls/testing/openssl_pair.h"
 
 namespace lg::tls_testing {
@@ -41,7 +41,7 @@ class MemoryClient {
 
 // Flights both ways until the server is done or failed (or 10 rounds);
 // after_client_step runs after each of the client's handshake steps.
-void handshake(tls::ServerHandshake& server, MemoryClient& client,
+void handshake(tls::Handshake& server, MemoryClient& client,
                const std::function<void()>& after_client_step = [] {});
 
 }  // namespace lg::tls_testing

@@ -229,6 +229,8 @@ TEST(Bootstrap, MinimalFileGetsDefaults) {
   EXPECT_EQ(b.tcp.congestion_control, "cubic");
   EXPECT_EQ(b.tcp.rto_min_ms, 200u);
   EXPECT_TRUE(b.test_apps.empty());
+  EXPECT_TRUE(b.tls.record_offload);
+  EXPECT_EQ(b.tls.ticket_key_rotation_s, 3600u);
 }
 
 TEST(Bootstrap, EmptySectionsKeepDefaults) {
@@ -250,6 +252,17 @@ TEST(Bootstrap, PartialTcpSectionKeepsOtherDefaults) {
   EXPECT_EQ(r.bootstrap->tcp.delayed_ack_ms, 0u);
   EXPECT_EQ(r.bootstrap->tcp.max_connections, 16384u);
   EXPECT_EQ(r.bootstrap->tcp.syn_backlog, 1024u);
+}
+
+TEST(Bootstrap, TicketKeyRotationBounds) {
+  auto rotation = [](const std::string& value) {
+    BootstrapResult r = parse(doc("", "tls: {ticket_key_rotation_s: " + value + "}\n"));
+    EXPECT_TRUE(r.errors.empty()) << value << joined(r.errors);
+    return r.bootstrap ? r.bootstrap->tls.ticket_key_rotation_s : 12345u;
+  };
+  EXPECT_EQ(rotation("0"), 0u);  // no session tickets
+  EXPECT_EQ(rotation("1"), 1u);
+  EXPECT_EQ(rotation("302400"), 302400u);  // tickets live 7 days, TLS 1.3's cap
 }
 
 TEST(Bootstrap, ImpairFractionForms) {
@@ -445,7 +458,12 @@ const BadCase kBadCases[] = {
     {"TlsRecordBuffersTooFew", doc("", "tls: {record_buffers: 10}\n"),
      "tls.record_buffers: expected an integer from 256 to 1048576, got \"10\""},
     {"TlsUnknownKey", doc("", "tls: {offload: false}\n"),
-     "tls.offload: unknown key (expected one of: record_offload, record_buffers, max_connections)"},
+     "tls.offload: unknown key (expected one of: record_offload, record_buffers, max_connections, "
+     "ticket_key_rotation_s)"},
+    {"TlsTicketKeyRotationBeyondTicketLifetime", doc("", "tls: {ticket_key_rotation_s: 302401}\n"),
+     "tls.ticket_key_rotation_s: expected an integer from 0 to 302400, got \"302401\""},
+    {"TlsTicketKeyRotationNegative", doc("", "tls: {ticket_key_rotation_s: -1}\n"),
+     "tls.ticket_key_rotation_s: expected an integer from 0 to 302400, got \"-1\""},
     {"CrdsNotAList", doc("", "crds: /etc/istio/crds.yaml\n"),
      "crds: expected a list of Istio CRD files or directories, got \"/etc/istio/crds.yaml\""},
     // Unknown and duplicate keys.

@@ -28,6 +28,7 @@ StatsView sample() {
   v.totals.per_worker.push_back({100, 10, 5000, 90});
   v.totals.drops[0][static_cast<unsigned>(Drop::ipv4_bad_checksum)] = 3;
   v.totals.events[1][static_cast<unsigned>(Event::icmp_echo_replies_sent)] = 5;
+  v.tls_ticket_key_rotations = 7;
   return v;
 }
 
@@ -36,6 +37,7 @@ TEST(StatsView, TextHasEveryCounterPerPort) {
   EXPECT_NE(t.find("port.p0.drop.ipv4_bad_checksum: 3\n"), std::string::npos);
   EXPECT_NE(t.find("port.p\"1.icmp_echo_replies_sent: 5\n"), std::string::npos);
   EXPECT_NE(t.find("worker.0.busy_cycles: 5000\n"), std::string::npos);
+  EXPECT_NE(t.find("tls.ticket_key_rotations: 7\n"), std::string::npos);
   for (unsigned d = 0; d < kDropCount; ++d)
     EXPECT_NE(t.find("port.p0.drop." + std::string(drop_name(static_cast<Drop>(d))) + ": "), std::string::npos);
 }
@@ -45,6 +47,7 @@ TEST(StatsView, PrometheusIsWellFormed) {
   EXPECT_NE(t.find("linegate_drops_total{port=\"p0\",reason=\"ipv4_bad_checksum\"} 3\n"), std::string::npos);
   EXPECT_NE(t.find("linegate_icmp_echo_replies_sent_total{port=\"p\\\"1\"} 5\n"), std::string::npos)
       << "label values are escaped";
+  EXPECT_NE(t.find("linegate_tls_ticket_key_rotations_total 7\n"), std::string::npos);
   // Every sample line: name{labels} value; every metric has one HELP and one TYPE.
   const std::regex sample_line(R"(^[a-z_][a-z0-9_]*(\{[a-z_]+="([^"\\]|\\.)*"(,[a-z_]+="([^"\\]|\\.)*")*\})? [0-9]+$)");
   std::set<std::string> typed;
@@ -68,6 +71,7 @@ TEST(StatsView, JsonParsesAndCarriesCounters) {
   EXPECT_EQ(j["ports"][1]["events"]["icmp_echo_replies_sent"], 5);
   EXPECT_EQ(j["ports"][0]["hw"]["rx_packets"], 10);
   EXPECT_EQ(j["workers"][0]["busy_cycles"], 5000);
+  EXPECT_EQ(j["tls"]["ticket_key_rotations"], 7);
 }
 
 TEST(Counters, NamesAreUniqueAndSnakeCase) {

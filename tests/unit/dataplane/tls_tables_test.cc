@@ -1,6 +1,8 @@
-// The TLS side of the runtime tables (dataplane/config/tls_servers.h): an
-// OpenSSL context per terminating Gateway server, built from Secrets or
-// files, and SNI selection among a listener's servers.
+// The TLS side of the runtime tables: an OpenSSL context per terminating
+// Gateway server (dataplane/config/tls_servers.h), built from Secrets or
+// files, SNI selection among a listener's servers, and session tickets that
+// outlive the tables under the process's ticket keys; a client context per
+// cluster that originates TLS (upstream_tls.h), and the errors of both.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,6 +12,7 @@
 
 #include "dataplane/config/runtime_tables.h"
 #include "dataplane/config/tls_servers.h"
+#include "dataplane/config/upstream_tls.h"
 #include "tls/testing/peers.h"
 
 namespace lg::config {
@@ -22,6 +25,7 @@ struct Pki {
   Credential ca = tls_testing::issue("test CA", KeyType::p256);
   Credential ecdsa = tls_testing::issue("a.example.com", KeyType::p256, &ca);
   Credential rsa = tls_testing::issue("a.example.com", KeyType::rsa2048, &ca);
+  Credential ecdsa_renewed = tls_testing::issue("a.example.com", KeyType::p256, &ca);
 };
 
 const Pki& pki() {
@@ -176,6 +180,57 @@ TEST(TlsTables, AMalformedPinLeavesThatServerWithoutAContext) {
       << t->tls_servers->servers[0].error;
 }
 
+// A TLS 1.3 handshake with `server`, resuming `session` when given: whether
+// it resumed, and the client's session (with its ticket) afterwards.
+bool handshake(const TlsServer& server, SSL_SESSION* session, SSL_SESSION** after) {
+  SSL_CTX* cctx = SSL_CTX_new(TLS_client_method());
+  bool reused = false;
+  {
+    tls_testing::MemoryClient c(cctx);
+    if (session != nullptr) SSL_set_session(c.ssl(), session);
+    tls::Handshake hs(server.context->ctx());
+    tls_testing::handshake(hs, c);
+    EXPECT_EQ(hs.state(), tls::Handshake::State::done) << hs.failure();
+    tls_testing::Bytes out(hs.pending_output());  // the tickets, after the handshake
+    out.resize(hs.take_output(out.data(), out.size()));
+    c.receive(out.data(), out.size());
+    char b;
+    SSL_read(c.ssl(), &b, 1);
+    *after = SSL_get1_session(c.ssl());
+    reused = SSL_session_reused(hs.ssl()) == 1;
+  }
+  SSL_CTX_free(cctx);
+  return reused;
+}
+
+TEST(TlsTables, TicketsOfOneSnapshotResumeOnTheNextWithTheProcessKeys) {
+  std::string error;
+  auto keys = tls::TicketKeys::create(std::chrono::hours(1), &error);
+  ASSERT_TRUE(keys) << error;
+  auto v1 = build_tables(snapshot_with({"a.example.com"}), node(), &error, nullptr, 1, keys.get());
+  ASSERT_TRUE(v1) << error;
+  SSL_SESSION *first = nullptr, *again = nullptr;
+  EXPECT_FALSE(handshake(v1->tls_servers->servers[0], nullptr, &first));
+  ASSERT_TRUE(first && SSL_SESSION_has_ticket(first));
+  // The next snapshot: its own contexts, a renewed certificate, the same keys.
+  auto next = snapshot_with({"a.example.com"});
+  next->set_version("v2");
+  next->mutable_secrets(0)->set_cert_chain(pki().ecdsa_renewed.cert_pem);
+  next->mutable_secrets(0)->set_private_key(pki().ecdsa_renewed.key_pem);
+  auto v2 = build_tables(next, node(), &error, nullptr, 1, keys.get());
+  ASSERT_TRUE(v2) << error;
+  v1.reset();
+  EXPECT_TRUE(handshake(v2->tls_servers->servers[0], first, &again));
+  SSL_SESSION_free(again);
+  // Tables built without keys give no tickets.
+  auto plain = build(snapshot_with({"a.example.com"}), &error);
+  ASSERT_TRUE(plain) << error;
+  EXPECT_FALSE(handshake(plain->tls_servers->servers[0], first, &again));
+  EXPECT_FALSE(SSL_SESSION_has_ticket(again));
+  SSL_SESSION_free(again);
+  SSL_SESSION_free(first);
+}
+
 TEST(TlsTables, CertificateFilesEveryPairOfTlsCertificates) {
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("lg_tls_tables_" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
@@ -209,6 +264,68 @@ TEST(TlsTables, CertificateFilesEveryPairOfTlsCertificates) {
   ASSERT_TRUE(t) << error;
   EXPECT_NE(t->tls_servers->servers[0].error.find("nowhere.key"), std::string::npos) << t->tls_servers->servers[0].error;
   std::filesystem::remove_all(dir);
+}
+
+pb::UpstreamTls* add_cluster(Snapshot& s, const std::string& host, pb::UpstreamTlsMode mode) {
+  pb::Cluster* c = s.add_clusters();
+  c->set_name("outbound|443||" + host);
+  c->set_host(host);
+  c->set_port(443);
+  pb::UpstreamTls* tls = c->mutable_policy()->mutable_tls();
+  tls->set_mode(mode);
+  return tls;
+}
+
+TEST(UpstreamTlsTables, ClustersThatOriginateGetAContextAndAnSni) {
+  auto snap = std::make_shared<Snapshot>();
+  snap->set_version("v1");
+  add_secret(*snap, "client", pki().ecdsa);
+  pb::Secret* ca = snap->add_secrets();
+  ca->set_name("client-cacert");
+  ca->set_ca_cert(pki().ca.cert_pem);
+  add_cluster(*snap, "plain.example.com", pb::UPSTREAM_TLS_DISABLE);
+  add_cluster(*snap, "simple.example.com", pb::UPSTREAM_TLS_SIMPLE)->set_ca_credential_name("client-cacert");
+  add_cluster(*snap, "*.wild.example.com", pb::UPSTREAM_TLS_SIMPLE);
+  pb::UpstreamTls* named = add_cluster(*snap, "named.example.com", pb::UPSTREAM_TLS_SIMPLE);
+  named->set_sni("api.example.com");
+  named->set_insecure_skip_verify(true);
+  pb::UpstreamTls* mutual = add_cluster(*snap, "mutual.example.com", pb::UPSTREAM_TLS_MUTUAL);
+  mutual->set_credential_name("client");
+  mutual->set_ca_credential_name("client-cacert");
+  add_cluster(*snap, "missing.example.com", pb::UPSTREAM_TLS_MUTUAL)->set_credential_name("nowhere");
+  add_cluster(*snap, "nocert.example.com", pb::UPSTREAM_TLS_MUTUAL);
+  add_cluster(*snap, "badca.example.com", pb::UPSTREAM_TLS_SIMPLE)->set_ca_credential_name("no-such-cacert");
+  add_cluster(*snap, "istio.example.com", pb::UPSTREAM_TLS_ISTIO_MUTUAL);
+  add_cluster(*snap, "auto.example.com", pb::UPSTREAM_TLS_ISTIO_MUTUAL)->set_auto_mtls(true);
+  std::sort(snap->mutable_secrets()->begin(), snap->mutable_secrets()->end(),
+            [](const pb::Secret& a, const pb::Secret& b) { return a.name() < b.name(); });
+  std::string error;
+  const auto t = build(snap, &error);
+  ASSERT_TRUE(t) << error;
+  const auto& u = t->upstream_tls->clusters;
+  ASSERT_EQ(u.size(), 10u);
+  EXPECT_TRUE(!u[0].context && u[0].error.empty()) << "plain text";
+  ASSERT_TRUE(u[1].context) << u[1].error;
+  EXPECT_EQ(u[1].sni, "simple.example.com") << "Istio's default SNI: the service host";
+  ASSERT_TRUE(u[2].context) << u[2].error;
+  EXPECT_EQ(u[2].sni, "") << "a wildcard host has no name to send";
+  ASSERT_TRUE(u[3].context) << u[3].error;
+  EXPECT_EQ(u[3].sni, "api.example.com");
+  EXPECT_EQ(SSL_CTX_get_verify_mode(u[3].context->ctx()), SSL_VERIFY_NONE);
+  ASSERT_TRUE(u[4].context) << u[4].error;
+  EXPECT_NE(SSL_CTX_get0_certificate(u[4].context->ctx()), nullptr) << "MUTUAL presents the credential";
+  const std::vector<std::pair<size_t, std::string>> errors = {
+      {5, "cluster outbound|443||missing.example.com: credential nowhere not found"},
+      {6, "cluster outbound|443||nocert.example.com: MUTUAL without a client certificate"},
+      {7, "cluster outbound|443||badca.example.com: CA credential no-such-cacert not found"},
+      {8, "cluster outbound|443||istio.example.com: ISTIO_MUTUAL needs the gateway's workload certificate"},
+  };
+  for (const auto& [i, want] : errors) {
+    EXPECT_FALSE(u[i].context);
+    EXPECT_EQ(u[i].error.rfind(want, 0), 0u) << u[i].error;
+  }
+  EXPECT_TRUE(!u[9].context && u[9].error.empty()) << "auto mTLS: plain text until the gateway has an identity";
+  EXPECT_EQ(tls_errors(*t).size(), errors.size());
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
-// ServerHandshake against a real OpenSSL client: the handshake runs over
+// Handshake against a real OpenSSL client: the handshake runs over
 // byte streams, then linegate's record layer takes over, after the session
 // tickets OpenSSL sealed and with the client's records that arrived behind
 // its Finished, and the client reads what the record layer seals.
-#include "tls/session/server_handshake.h"
+#include "tls/session/handshake.h"
 
 #include <gtest/gtest.h>
 #include <openssl/err.h>
@@ -27,7 +27,7 @@ struct Ctx {
   }
 };
 
-class Handshake : public testing::TestWithParam<PairOptions> {
+class TakeOver : public testing::TestWithParam<PairOptions> {
  protected:
   void SetUp() override {
     std::string error;
@@ -41,10 +41,10 @@ class Handshake : public testing::TestWithParam<PairOptions> {
   std::unique_ptr<AeadEngine> eng_;
 };
 
-TEST_P(Handshake, RecordLayerTakesOverAfterTicketsWithPipelinedData) {
+TEST_P(TakeOver, RecordLayerTakesOverAfterTicketsWithPipelinedData) {
   const bool tls13 = GetParam().version == Version::tls13;
   SSL_CTX_set_num_tickets(ctx_.server, 2);
-  ServerHandshake hs(ctx_.server);
+  Handshake hs(ctx_.server);
   tls_testing::MemoryClient c(ctx_.client);
   const std::string request = "GET / HTTP/1.1\r\nhost: linegate.test\r\n\r\n";
   bool sent = false;
@@ -56,7 +56,7 @@ TEST_P(Handshake, RecordLayerTakesOverAfterTicketsWithPipelinedData) {
       sent = true;
     }
   });
-  ASSERT_EQ(hs.state(), ServerHandshake::State::done) << hs.failure();
+  ASSERT_EQ(hs.state(), Handshake::State::done) << hs.failure();
 
   HandOver h;
   Bytes leftover;
@@ -98,17 +98,17 @@ std::string suite_name(const testing::TestParamInfo<PairOptions>& i) {
   return n;
 }
 
-INSTANTIATE_TEST_SUITE_P(Suites, Handshake, testing::ValuesIn(kSuites), suite_name);
+INSTANTIATE_TEST_SUITE_P(Suites, TakeOver, testing::ValuesIn(kSuites), suite_name);
 
 TEST(HandshakeEdge, SuiteWithoutOffloadStaysOnOpenSsl) {
   std::string error;
   const PairOptions cbc{Version::tls12, "ECDHE-ECDSA-AES128-SHA256", Aead::aes_128_gcm};
   Ctx ctx{tls_testing::server_context(cbc, &error), tls_testing::client_context(cbc, &error)};
   ASSERT_TRUE(ctx.server && ctx.client) << error;
-  ServerHandshake hs(ctx.server);
+  Handshake hs(ctx.server);
   tls_testing::MemoryClient c(ctx.client);
   tls_testing::handshake(hs, c);
-  ASSERT_EQ(hs.state(), ServerHandshake::State::done) << hs.failure();
+  ASSERT_EQ(hs.state(), Handshake::State::done) << hs.failure();
   HandOver h;
   Bytes leftover;
   EXPECT_FALSE(hs.hand_over(&h, &leftover, &error));
@@ -120,9 +120,9 @@ TEST(HandshakeEdge, PlaintextHttpIsRefused) {
   const PairOptions o{Version::tls13, "TLS_AES_128_GCM_SHA256", Aead::aes_128_gcm};
   Ctx ctx{tls_testing::server_context(o, &error), nullptr};
   ASSERT_TRUE(ctx.server) << error;
-  ServerHandshake hs(ctx.server);
+  Handshake hs(ctx.server);
   const std::string http = "GET / HTTP/1.1\r\nhost: x\r\n\r\n";
-  EXPECT_EQ(hs.input(reinterpret_cast<const uint8_t*>(http.data()), http.size()), ServerHandshake::State::failed);
+  EXPECT_EQ(hs.input(reinterpret_cast<const uint8_t*>(http.data()), http.size()), Handshake::State::failed);
   EXPECT_FALSE(hs.failure().empty());
   HandOver h;
   Bytes leftover;
@@ -130,11 +130,11 @@ TEST(HandshakeEdge, PlaintextHttpIsRefused) {
 }
 
 TEST(HandshakeEdge, NoContextIsAFailureNotACrash) {
-  ServerHandshake hs(nullptr);  // SSL_new refuses
-  EXPECT_EQ(hs.state(), ServerHandshake::State::failed);
+  Handshake hs(nullptr);  // SSL_new refuses
+  EXPECT_EQ(hs.state(), Handshake::State::failed);
   EXPECT_EQ(hs.failure(), "cannot create an SSL object");
   const uint8_t hello[5] = {22, 3, 1, 0, 0};
-  EXPECT_EQ(hs.input(hello, sizeof(hello)), ServerHandshake::State::failed);
+  EXPECT_EQ(hs.input(hello, sizeof(hello)), Handshake::State::failed);
   EXPECT_EQ(hs.pending_output(), 0u);
   uint8_t out[8];
   EXPECT_EQ(hs.take_output(out, sizeof(out)), 0u);

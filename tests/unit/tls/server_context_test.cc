@@ -60,8 +60,8 @@ class ServerContextTest : public testing::Test {
     return s;
   }
   // One handshake; the server's state at the end.
-  ServerHandshake::State connect(const ServerContext& s, MemoryClient& c, ServerHandshake** out = nullptr) {
-    hs_ = std::make_unique<ServerHandshake>(s.ctx());
+  Handshake::State connect(const ServerContext& s, MemoryClient& c, Handshake** out = nullptr) {
+    hs_ = std::make_unique<Handshake>(s.ctx());
     tls_testing::handshake(*hs_, c);
     if (out) *out = hs_.get();
     return hs_->state();
@@ -73,7 +73,7 @@ class ServerContextTest : public testing::Test {
     return build(m);
   }
   // A TLS 1.3 client, presenting `cert` when given.
-  ServerHandshake::State connect_as(const ServerContext& s, const Credential* cert = nullptr) {
+  Handshake::State connect_as(const ServerContext& s, const Credential* cert = nullptr) {
     CtxPtr cc = client_ctx();
     if (cert != nullptr) {
       EXPECT_TRUE(use_client_cert(cc.get(), *cert));
@@ -82,7 +82,7 @@ class ServerContextTest : public testing::Test {
     return connect(s, c);
   }
   static inline Credential ca_, ecdsa_, rsa_;
-  std::unique_ptr<ServerHandshake> hs_;
+  std::unique_ptr<Handshake> hs_;
 };
 
 TEST_F(ServerContextTest, TheClientsOfferPicksTheCertificate) {
@@ -93,7 +93,7 @@ TEST_F(ServerContextTest, TheClientsOfferPicksTheCertificate) {
     CtxPtr cc = client_ctx(TLS1_2_VERSION);
     SSL_CTX_set_cipher_list(cc.get(), suite);
     MemoryClient c(cc.get());
-    ASSERT_EQ(connect(*s, c), ServerHandshake::State::done) << suite << ": " << hs_->failure();
+    ASSERT_EQ(connect(*s, c), Handshake::State::done) << suite << ": " << hs_->failure();
     EXPECT_EQ(EVP_PKEY_get_base_id(X509_get0_pubkey(SSL_get0_peer_certificate(c.ssl()))), key_type) << suite;
   }
 }
@@ -108,13 +108,13 @@ TEST_F(ServerContextTest, AlpnAndHandOverOnTls13) {
     SSL_CTX_set_alpn_protos(cc.get(), reinterpret_cast<const unsigned char*>(offer.data()),
                             static_cast<unsigned>(offer.size()));
     MemoryClient c(cc.get());
-    ServerHandshake* hs = nullptr;
-    const ServerHandshake::State st = connect(*s, c, &hs);
+    Handshake* hs = nullptr;
+    const Handshake::State st = connect(*s, c, &hs);
     if (offer.size() == 3) {
-      EXPECT_EQ(st, ServerHandshake::State::failed) << "no protocol in common";
+      EXPECT_EQ(st, Handshake::State::failed) << "no protocol in common";
       continue;
     }
-    ASSERT_EQ(st, ServerHandshake::State::done) << hs->failure();
+    ASSERT_EQ(st, Handshake::State::done) << hs->failure();
     const unsigned char* chosen = nullptr;
     unsigned len = 0;
     SSL_get0_alpn_selected(c.ssl(), &chosen, &len);
@@ -134,7 +134,7 @@ TEST_F(ServerContextTest, VersionsBelowTheMinimumAreRefused) {
   SSL_CTX_set_cipher_list(cc.get(), "DEFAULT:@SECLEVEL=0");  // lets the client offer TLS 1.1 at all
   SSL_CTX_set_min_proto_version(cc.get(), TLS1_VERSION);
   MemoryClient c(cc.get());
-  EXPECT_EQ(connect(*s, c), ServerHandshake::State::failed);
+  EXPECT_EQ(connect(*s, c), Handshake::State::failed);
   EXPECT_NE(hs_->failure().find("protocol"), std::string::npos) << hs_->failure();
 
   ServerTlsConfig only13 = simple();
@@ -143,25 +143,25 @@ TEST_F(ServerContextTest, VersionsBelowTheMinimumAreRefused) {
   ASSERT_TRUE(s13);
   CtxPtr c12 = client_ctx(TLS1_2_VERSION);
   MemoryClient c2(c12.get());
-  EXPECT_EQ(connect(*s13, c2), ServerHandshake::State::failed);
+  EXPECT_EQ(connect(*s13, c2), Handshake::State::failed);
 }
 
 TEST_F(ServerContextTest, MutualWantsACertificateFromTheCa) {
   auto s = mutual(ClientCertificate::required);
   ASSERT_TRUE(s);
-  EXPECT_EQ(connect_as(*s), ServerHandshake::State::failed) << "no client certificate";
+  EXPECT_EQ(connect_as(*s), Handshake::State::failed) << "no client certificate";
   const Credential other_ca = tls_testing::issue("another CA", KeyType::p256);
   const Credential stranger = tls_testing::issue("client", KeyType::p256, &other_ca);
-  EXPECT_EQ(connect_as(*s, &stranger), ServerHandshake::State::failed) << "a certificate from another CA";
+  EXPECT_EQ(connect_as(*s, &stranger), Handshake::State::failed) << "a certificate from another CA";
   const Credential client = tls_testing::issue("client", KeyType::p256, &ca_);
-  ASSERT_EQ(connect_as(*s, &client), ServerHandshake::State::done) << hs_->failure();
+  ASSERT_EQ(connect_as(*s, &client), Handshake::State::done) << hs_->failure();
   EXPECT_NE(SSL_get0_peer_certificate(hs_->ssl()), nullptr);
 }
 
 TEST_F(ServerContextTest, OptionalMutualLetsAClientWithoutCertificateIn) {
   auto s = mutual(ClientCertificate::optional);
   ASSERT_TRUE(s);
-  EXPECT_EQ(connect_as(*s), ServerHandshake::State::done) << hs_->failure();
+  EXPECT_EQ(connect_as(*s), Handshake::State::done) << hs_->failure();
 }
 
 TEST_F(ServerContextTest, BadSettingsGetClearErrors) {

@@ -1,4 +1,4 @@
-#include "tls/session/server_handshake.h"
+#include "tls/session/handshake.h"
 
 #include <openssl/err.h>
 
@@ -15,7 +15,7 @@ uint64_t count_records(const uint8_t* p, size_t n) {
 
 }  // namespace
 
-ServerHandshake::ServerHandshake(SSL_CTX* ctx) : ssl_(SSL_new(ctx)) {
+Handshake::Handshake(SSL_CTX* ctx, Role role, const std::string& sni) : ssl_(SSL_new(ctx)), role_(role) {
   if (ssl_ == nullptr) {
     state_ = State::failed;
     failure_ = "cannot create an SSL object";
@@ -25,13 +25,21 @@ ServerHandshake::ServerHandshake(SSL_CTX* ctx) : ssl_(SSL_new(ctx)) {
   wbio_ = BIO_new(BIO_s_mem());
   BIO_set_mem_eof_return(rbio_, -1);  // empty means "wait for more", not EOF
   SSL_set_bio(ssl_, rbio_, wbio_);
-  SSL_set_accept_state(ssl_);
   attach_key_log(ssl_, &log_);
+  if (role == Role::server) {
+    SSL_set_accept_state(ssl_);
+    return;
+  }
+  SSL_set_connect_state(ssl_);
+  if (!sni.empty() && SSL_set_tlsext_host_name(ssl_, sni.c_str()) != 1) {
+    state_ = State::failed;
+    failure_ = "SNI refused: " + sni;
+  }
 }
 
-ServerHandshake::~ServerHandshake() { SSL_free(ssl_); }
+Handshake::~Handshake() { SSL_free(ssl_); }
 
-ServerHandshake::State ServerHandshake::input(const uint8_t* data, size_t len) {
+Handshake::State Handshake::input(const uint8_t* data, size_t len) {
   if (state_ != State::in_progress) return state_;
   if (len > 0 && BIO_write(rbio_, data, static_cast<int>(len)) != static_cast<int>(len)) {
     state_ = State::failed;
@@ -43,9 +51,10 @@ ServerHandshake::State ServerHandshake::input(const uint8_t* data, size_t len) {
   const int rc = SSL_do_handshake(ssl_);
   if (rc == 1) {
     state_ = State::done;
-    // TLS 1.3: what the completing call wrote is session tickets, under the
-    // server's application keys (RFC 8446 §4.6.1); our records follow them.
-    if (SSL_version(ssl_) == TLS1_3_VERSION) {
+    // TLS 1.3: what a server's completing call wrote is session tickets,
+    // under its application keys (RFC 8446 §4.6.1); our records follow them.
+    // (A client's completing call wrote its Finished, under handshake keys.)
+    if (role_ == Role::server && SSL_version(ssl_) == TLS1_3_VERSION) {
       char* p = nullptr;
       const long n = BIO_get_mem_data(wbio_, &p);
       if (n > 0 && static_cast<size_t>(n) > written_before)
@@ -64,15 +73,15 @@ ServerHandshake::State ServerHandshake::input(const uint8_t* data, size_t len) {
   return state_;
 }
 
-size_t ServerHandshake::pending_output() const { return wbio_ != nullptr ? BIO_ctrl_pending(wbio_) : 0; }
+size_t Handshake::pending_output() const { return wbio_ != nullptr ? BIO_ctrl_pending(wbio_) : 0; }
 
-size_t ServerHandshake::take_output(uint8_t* out, size_t cap) {
+size_t Handshake::take_output(uint8_t* out, size_t cap) {
   if (wbio_ == nullptr) return 0;
   const int n = BIO_read(wbio_, out, static_cast<int>(std::min<size_t>(cap, INT32_MAX)));
   return n > 0 ? static_cast<size_t>(n) : 0;
 }
 
-bool ServerHandshake::hand_over(HandOver* out, std::vector<uint8_t>* leftover, std::string* error) {
+bool Handshake::hand_over(HandOver* out, std::vector<uint8_t>* leftover, std::string* error) {
   if (state_ != State::done) {
     *error = "the handshake is not done";
     return false;
@@ -80,21 +89,21 @@ bool ServerHandshake::hand_over(HandOver* out, std::vector<uint8_t>* leftover, s
   if (!tls::hand_over(ssl_, log_, out, error)) return false;
   out->tx_sequence += app_records_written_;
   // OpenSSL reads a record at a time (no read-ahead): whatever it has not
-  // taken from the memory BIO came after the client's Finished.
+  // taken from the memory BIO came after the peer's last flight.
   leftover->resize(BIO_ctrl_pending(rbio_));
   if (!leftover->empty()) BIO_read(rbio_, leftover->data(), static_cast<int>(leftover->size()));
   return true;
 }
 
-bool ServerHandshake::feed(const uint8_t* data, size_t len) {
+bool Handshake::feed(const uint8_t* data, size_t len) {
   return len == 0 || BIO_write(rbio_, data, static_cast<int>(len)) == static_cast<int>(len);
 }
 
-size_t ServerHandshake::pending_input() const {
+size_t Handshake::pending_input() const {
   return (rbio_ != nullptr ? BIO_ctrl_pending(rbio_) : 0) + (ssl_ != nullptr ? static_cast<size_t>(SSL_pending(ssl_)) : 0);
 }
 
-long ServerHandshake::read_plain(uint8_t* out, size_t cap) {
+long Handshake::read_plain(uint8_t* out, size_t cap) {
   if (state_ != State::done) return kFailed;
   ERR_clear_error();
   const int n = SSL_read(ssl_, out, static_cast<int>(std::min<size_t>(cap, INT32_MAX)));
@@ -114,12 +123,12 @@ long ServerHandshake::read_plain(uint8_t* out, size_t cap) {
   }
 }
 
-bool ServerHandshake::write_plain(const uint8_t* data, size_t len) {
+bool Handshake::write_plain(const uint8_t* data, size_t len) {
   // A memory BIO never refuses: SSL_write takes everything or fails.
   return state_ == State::done && (len == 0 || SSL_write(ssl_, data, static_cast<int>(len)) == static_cast<int>(len));
 }
 
-void ServerHandshake::close_notify() {
+void Handshake::close_notify() {
   if (state_ == State::done) SSL_shutdown(ssl_);
 }
 
