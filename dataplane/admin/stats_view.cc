@@ -79,6 +79,11 @@ std::string render_text(const StatsView& v) {
   for (size_t w = 0; w < v.config.worker_generation.size(); ++w)
     o << "worker." << w << ".config_generation: " << v.config.worker_generation[w] << "\n";
   o << "tls.ticket_key_rotations: " << v.tls_ticket_key_rotations << "\n";
+  if (v.identity.configured) {
+    o << "tls.workload_cert_updates: " << v.identity.updates << "\n";
+    o << "tls.workload_cert_failures: " << v.identity.failures << "\n";
+    o << "tls.workload_cert_expiry_seconds: " << v.identity.not_after << "\n";
+  }
   for (const NamedKind& k : named_kinds(v))
     for (const NamedCounters& c : k.list)
       for (unsigned i = 0; i < c.values.size(); ++i)
@@ -127,6 +132,16 @@ std::string render_prometheus(const StatsView& v) {
   header("linegate_tls_ticket_key_rotations_total", "session ticket keys replaced (tls.ticket_key_rotation_s)",
          "counter");
   o << "linegate_tls_ticket_key_rotations_total " << v.tls_ticket_key_rotations << "\n";
+  if (v.identity.configured) {
+    header("linegate_tls_workload_cert_updates_total", "workload certificates put in use (bootstrap identity)",
+           "counter");
+    o << "linegate_tls_workload_cert_updates_total " << v.identity.updates << "\n";
+    header("linegate_tls_workload_cert_failures_total", "workload certificate loads or signings that failed",
+           "counter");
+    o << "linegate_tls_workload_cert_failures_total " << v.identity.failures << "\n";
+    header("linegate_tls_workload_cert_expiry_seconds", "notAfter of the workload certificate (Unix time)", "gauge");
+    o << "linegate_tls_workload_cert_expiry_seconds " << v.identity.not_after << "\n";
+  }
 
   header("linegate_worker_loop_iterations_total", "passes of the worker loop", "counter");
   for (size_t w = 0; w < v.totals.per_worker.size(); ++w)
@@ -203,6 +218,13 @@ nlohmann::ordered_json config_json(const ConfigView& c) {
           {"tls_errors", c.tls_errors}};
 }
 
+nlohmann::ordered_json identity_json(const IdentityView& id) {
+  if (!id.configured) return nullptr;
+  return {{"spiffe_id", id.spiffe_id}, {"source", id.source},       {"not_before", id.not_before},
+          {"not_after", id.not_after}, {"updates", id.updates},     {"failures", id.failures},
+          {"last_error", id.last_error}};
+}
+
 std::string render_json(const StatsView& v) {
   nlohmann::ordered_json j;
   j["node"] = {{"id", v.node_id}, {"cluster", v.cluster}, {"network", v.network}};
@@ -211,7 +233,7 @@ std::string render_json(const StatsView& v) {
   j["uptime_seconds"] = v.uptime_s;
   j["tsc_hz"] = v.tsc_hz;
   j["config"] = config_json(v.config);
-  j["tls"] = {{"ticket_key_rotations", v.tls_ticket_key_rotations}};
+  j["tls"] = {{"ticket_key_rotations", v.tls_ticket_key_rotations}, {"workload_identity", identity_json(v.identity)}};
   for (const NamedKind& k : named_kinds(v)) {
     nlohmann::ordered_json out = nlohmann::ordered_json::object();
     for (const NamedCounters& c : k.list) {

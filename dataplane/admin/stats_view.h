@@ -37,6 +37,16 @@ struct ConfigView {
   std::vector<uint64_t> worker_generation;  // generation each worker last read
 };
 
+// The gateway's workload certificate for Istio mTLS (bootstrap identity:).
+struct IdentityView {
+  bool configured = false;
+  std::string spiffe_id, source;  // "" until one loaded
+  int64_t not_before = 0, not_after = 0;  // Unix seconds
+  uint64_t updates = 0, failures = 0;
+  std::string last_error;
+};
+nlohmann::ordered_json identity_json(const IdentityView& id);
+
 // Counters of one cluster or listener, summed over lcores, in the order of
 // upstream::ClusterStat / ListenerStat.
 struct NamedCounters {
@@ -52,6 +62,7 @@ struct StatsView {
   CounterTotals totals;
   ConfigView config;
   uint64_t tls_ticket_key_rotations = 0;  // session ticket keys replaced (tls.ticket_key_rotation_s)
+  IdentityView identity;
   std::vector<NamedCounters> clusters;   // cluster.<name>.<stat>
   std::vector<NamedCounters> listeners;  // listener.<name>.<stat>
 };

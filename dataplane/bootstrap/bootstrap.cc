@@ -29,8 +29,11 @@ using Keys = std::span<const std::string_view>;
 
 constexpr std::string_view kTopKeys[] = {"node",  "eal",   "workers", "idle_sleep_us", "mbufs_per_port",
                                           "ports", "admin", "tcp",     "test_apps",
-                                          "agent", "config_dir", "config_limits", "crds", "proxy", "tls"};
+                                          "agent", "config_dir", "config_limits", "crds", "proxy", "tls",
+                                          "identity"};
 constexpr std::string_view kNodeKeys[] = {"id", "cluster", "network", "namespace", "labels"};
+constexpr std::string_view kIdentityKeys[] = {"cert_chain",      "private_key",  "root_cert",
+                                              "service_account", "trust_domain", "cert_ttl_s"};
 constexpr std::string_view kAgentKeys[] = {"address", "initial_backoff_ms", "max_backoff_ms"};
 constexpr std::string_view kPortKeys[] = {"name", "device", "ipv4",    "ipv6",    "gateway", "gateway6",
                                            "mtu",  "vlan",   "rx_desc", "tx_desc", "impair"};
@@ -332,6 +335,7 @@ class Parser {
   void parse_config_limits(const YAML::Node& n, const std::string& path, ConfigLimits& limits);
   void parse_proxy(const YAML::Node& n, const std::string& path, ProxySettings& proxy);
   void parse_tls(const YAML::Node& n, const std::string& path, TlsSettings& tls);
+  void parse_identity(const YAML::Node& n, const std::string& path, bool has_agent, IdentitySettings& id);
   template <typename T>
   struct U32Field {
     std::string_view key;
@@ -473,6 +477,7 @@ void Parser::parse_top(const YAML::Node& root, Bootstrap& b) {
   if (auto n = get("agent")) parse_agent(*n, "agent", b.agent);
   if (auto n = get("proxy")) parse_proxy(*n, "proxy", b.proxy);
   if (auto n = get("tls")) parse_tls(*n, "tls", b.tls);
+  if (auto n = get("identity")) parse_identity(*n, "identity", get("agent") != nullptr, b.identity);
   if (auto n = get("config_dir")) {
     if (auto s = string_value(*n, "config_dir", "a path to a file or directory of Istio YAML")) {
       if (s->empty()) {
@@ -948,6 +953,48 @@ void Parser::parse_tls(const YAML::Node& n, const std::string& path, TlsSettings
       expected(child(path, "record_offload"), "true or false", v);
     }
   }
+}
+
+void Parser::parse_identity(const YAML::Node& n, const std::string& path, bool has_agent, IdentitySettings& id) {
+  constexpr std::string_view kForm =
+      "a map with cert_chain, private_key and root_cert (files), or service_account (from linegate-agent's CA) "
+      "and optionally trust_domain, cert_ttl_s";
+  if (!n.IsMap()) {
+    expected(path, kForm, n);
+    return;
+  }
+  const Fields f = fields(n, path, kIdentityKeys);
+  auto text = [&](std::string_view key, std::string& out) {
+    if (auto it = f.find(key); it != f.end())
+      if (auto s = string_value(it->second, child(path, key), "a non-empty string")) {
+        if (s->empty()) {
+          expected(child(path, key), "a non-empty string", "an empty string");
+        } else {
+          out = *s;
+        }
+      }
+  };
+  for (auto [key, field] : {std::pair{"cert_chain", &IdentitySettings::cert_chain},
+                            {"private_key", &IdentitySettings::private_key},
+                            {"root_cert", &IdentitySettings::root_cert},
+                            {"service_account", &IdentitySettings::service_account},
+                            {"trust_domain", &IdentitySettings::trust_domain}})
+    text(key, id.*field);
+  if (auto it = f.find("cert_ttl_s"); it != f.end())
+    if (auto v = integer(it->second, child(path, "cert_ttl_s"), 600, 7776000)) id.cert_ttl_s = static_cast<uint32_t>(*v);
+
+  const int files = !id.cert_chain.empty() + !id.private_key.empty() + !id.root_cert.empty();
+  if (files != 0 && files != 3)
+    error(path, "cert_chain, private_key and root_cert go together (Istio's cert-chain.pem, key.pem, root-cert.pem)");
+  if (files != 0 && id.from_agent())
+    error(child(path, "service_account"), "set either the files or service_account (a certificate from the agent), "
+                                          "not both");
+  if (files == 0 && !id.from_agent()) error(path, "needs " + std::string(kForm.substr(11)));
+  if (id.from_agent() && !has_agent)
+    error(child(path, "service_account"), "a certificate from linegate-agent needs agent.address");
+  if (id.from_files() && (f.count("trust_domain") || f.count("cert_ttl_s")))
+    error(path, "trust_domain and cert_ttl_s apply to a certificate from the agent; the files' own certificate "
+                "says both");
 }
 
 void Parser::parse_tcp(const YAML::Node& n, const std::string& path, TcpSettings& tcp) {

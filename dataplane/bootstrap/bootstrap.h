@@ -131,6 +131,20 @@ struct TlsSettings {
   uint32_t ticket_key_rotation_s = 3600;  // 0..kMaxTicketKeyRotationS
 };
 
+// The gateway's mesh identity for Istio mTLS (tls/session/workload_identity.h):
+// files mounted as Istio mounts them (all three paths, re-read when they
+// change), or a certificate linegate-agent's CA signs for
+// spiffe://<trust_domain>/ns/<node.namespace>/sa/<service_account> and the
+// gateway renews at half its lifetime. Neither: no ISTIO_MUTUAL.
+struct IdentitySettings {
+  std::string cert_chain, private_key, root_cert;  // files
+  std::string service_account;                     // from the agent
+  std::string trust_domain = "cluster.local";
+  uint32_t cert_ttl_s = 86400;  // asked of the agent's CA; 600..7776000 (it may grant less)
+  bool from_files() const { return !cert_chain.empty(); }
+  bool from_agent() const { return !service_account.empty(); }
+};
+
 struct Bootstrap {
   std::string path;                 // file it came from, for messages
   NodeIdentity node;
@@ -148,6 +162,7 @@ struct Bootstrap {
   ConfigLimits config_limits;
   ProxySettings proxy;
   TlsSettings tls;
+  IdentitySettings identity;
 };
 
 // Parse result: either a Bootstrap or the list of every problem found, each

@@ -14,6 +14,7 @@
 #include "ctrl/proto/snapshot.pb.h"
 #include "dataplane/bootstrap/bootstrap.h"
 #include "dataplane/config/publisher.h"
+#include "dataplane/config/runtime_tables.h"
 
 namespace lg::config {
 
@@ -29,6 +30,13 @@ class ConfigManager {
   // nullopt: applied and serving; otherwise why it was rejected. Thread-safe
   // (the discovery client calls it from its own thread).
   std::optional<std::string> apply(const Snapshot& snapshot);
+
+  // A new (or renewed) workload certificate: the serving snapshot's tables
+  // are built again with it, so new handshakes present it; connections
+  // already up keep theirs. nullopt: in use (or kept for the first
+  // snapshot); otherwise why those tables could not be built (the old ones
+  // keep serving).
+  std::optional<std::string> set_identity(std::shared_ptr<const tls::WorkloadIdentity> identity);
 
   // Standalone mode: reads, analyzes and compiles `path` for this node, then
   // apply()s the result. Returns false with every problem in *errors;
@@ -54,8 +62,11 @@ class ConfigManager {
   const Bootstrap& b_;
   TablePublisher& publisher_;
   upstream::UpstreamRegistry* registry_;
-  tls::TicketKeys* ticket_keys_;
-  std::mutex apply_mu_;    // one apply at a time (the publish waits for a grace period)
+  std::mutex apply_mu_;    // one apply at a time (the publish waits for a grace period); guards tls_env_
+  TlsEnv tls_env_;
+
+  // Builds and publishes tables for `snapshot` (apply_mu_ held).
+  std::optional<std::string> build_and_publish(std::shared_ptr<const Snapshot> snapshot);
   mutable std::mutex mu_;  // the fields below: apply() vs admin readers
   std::shared_ptr<const Snapshot> current_;
   Status status_;

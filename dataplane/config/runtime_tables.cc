@@ -93,7 +93,7 @@ uint32_t clamp32(uint64_t v) { return static_cast<uint32_t>(std::min<uint64_t>(v
 
 std::unique_ptr<RuntimeTables> build_tables(std::shared_ptr<const Snapshot> snap, const Bootstrap& b,
                                             std::string* error, upstream::UpstreamRegistry* registry,
-                                            unsigned workers, tls::TicketKeys* ticket_keys) {
+                                            unsigned workers, const TlsEnv& tls) {
   const ConfigLimits& lim = b.config_limits;
   const Snapshot& s = *snap;
 
@@ -235,9 +235,9 @@ std::unique_ptr<RuntimeTables> build_tables(std::shared_ptr<const Snapshot> snap
       t->server_route_tables[ls.server_first + i] = rt == route_table_index.end() ? kNone : rt->second;
     }
   }
-  t->tls_servers = build_tls_servers(s, *t, ticket_keys, error);
+  t->tls_servers = build_tls_servers(s, *t, tls, error);
   if (t->tls_servers == nullptr) return nullptr;
-  t->upstream_tls = build_upstream_tls(s);
+  t->upstream_tls = build_upstream_tls(s, *t, tls.identity.get());
   build_cluster_hashing(s, *t);
   build_cluster_index(*t);
   if (s.route_tables_size() != 0) {

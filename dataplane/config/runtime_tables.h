@@ -25,9 +25,20 @@ class Routes;
 
 namespace lg::tls {
 class TicketKeys;
+struct WorkloadIdentity;
 }
 
 namespace lg::config {
+
+// What the TLS contexts take from the process rather than the snapshot.
+struct TlsEnv {
+  // Session ticket keys installed in every server context; they outlive
+  // the tables (null: no session tickets).
+  tls::TicketKeys* ticket_keys = nullptr;
+  // The gateway's mesh identity: ISTIO_MUTUAL servers and clusters present
+  // it and verify peers against its roots (null: they wait for one).
+  std::shared_ptr<const tls::WorkloadIdentity> identity;
+};
 
 struct TlsServers;
 struct UpstreamTls;
@@ -210,11 +221,10 @@ struct RuntimeTables {
 // NACK reason.
 // `registry` gives clusters and listeners their stable counter ids (null in
 // tests: ids are the indices); `workers` sets how many WorkerStates to allocate.
-// `ticket_keys`: the process's session ticket keys, installed in every TLS
-// context (null: no session tickets).
+// `tls`: ticket keys and workload identity for the TLS contexts.
 std::unique_ptr<RuntimeTables> build_tables(std::shared_ptr<const Snapshot> snapshot, const Bootstrap& node,
                                             std::string* error, upstream::UpstreamRegistry* registry = nullptr,
-                                            unsigned workers = 1, tls::TicketKeys* ticket_keys = nullptr);
+                                            unsigned workers = 1, const TlsEnv& tls = {});
 
 // Whether a lower-case server name matches a pattern (exact, "*.suffix", "*").
 bool name_matches(std::string_view pattern_name, bool wildcard, std::string_view name);

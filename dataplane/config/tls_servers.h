@@ -47,11 +47,11 @@ struct TlsServers {
 
 // Contexts for every terminating server of `s` (none: an empty set). Credentials that do not
 // load are an error (the snapshot is refused, as Envoy refuses a listener
-// whose secret is bad); ISTIO_MUTUAL servers wait for the workload
-// certificate and refuse handshakes until then.
-// Every context seals and opens session tickets with `ticket_keys` (null:
+// whose secret is bad); ISTIO_MUTUAL servers present env.identity and wait
+// for one (refusing handshakes) when there is none.
+// Every context seals and opens session tickets with env.ticket_keys (null:
 // none), which outlive the tables, so sessions survive the next snapshot.
-std::shared_ptr<const TlsServers> build_tls_servers(const Snapshot& s, const RuntimeTables& t,
-                                                    tls::TicketKeys* ticket_keys, std::string* error);
+std::shared_ptr<const TlsServers> build_tls_servers(const Snapshot& s, const RuntimeTables& t, const TlsEnv& env,
+                                                    std::string* error);
 
 }  // namespace lg::config

@@ -3,15 +3,16 @@
 
 #include "dataplane/config/tls_inputs.h"
 #include "dataplane/config/tls_servers.h"
+#include "tls/session/workload_identity.h"
 
 namespace lg::config {
 namespace pb = linegate::snapshot::v1;
 
 namespace {
 
-// The server's config, or false with *error (a missing credential).
-bool server_config(const Snapshot& s, const pb::Server& srv, tls::ServerTlsConfig* c, std::string* error) {
-  const pb::ServerTls& t = srv.tls();
+// SIMPLE / MUTUAL / OPTIONAL_MUTUAL: certificates from credentials or
+// files, and for the mutual modes the CA that verifies clients.
+bool credential_config(const Snapshot& s, const pb::ServerTls& t, tls::ServerTlsConfig* c, std::string* error) {
   for (const std::string& name : t.credential_names()) {
     const pb::Secret* sec = find_secret(s, name);
     if (sec == nullptr || sec->cert_chain().empty() || sec->private_key().empty()) {
@@ -37,23 +38,47 @@ bool server_config(const Snapshot& s, const pb::Server& srv, tls::ServerTlsConfi
     *error = "no certificate (credentialName or serverCertificate)";
     return false;
   }
-  const bool mutual = t.mode() == pb::SERVER_TLS_MUTUAL || t.mode() == pb::SERVER_TLS_OPTIONAL_MUTUAL;
-  if (mutual) {
-    c->client_certificate = t.mode() == pb::SERVER_TLS_MUTUAL ? tls::ClientCertificate::required
-                                                               : tls::ClientCertificate::optional;
-    if (!t.ca_credential_name().empty()) {
-      const pb::Secret* ca = find_secret(s, t.ca_credential_name());
-      if (ca == nullptr || ca->ca_cert().empty()) {
-        *error = "CA credential " + t.ca_credential_name() + " not found or without ca.crt";
-        return false;
-      }
-      c->client_ca_pem = ca->ca_cert();
-    } else if (!t.ca_certificates().empty()) {
-      if (!read_file(t.ca_certificates(), &c->client_ca_pem, error)) return false;
-    } else {
-      *error = "MUTUAL without a CA (caCertificates or a -cacert credential)";
+  if (t.mode() != pb::SERVER_TLS_MUTUAL && t.mode() != pb::SERVER_TLS_OPTIONAL_MUTUAL) return true;
+  c->client_certificate =
+      t.mode() == pb::SERVER_TLS_MUTUAL ? tls::ClientCertificate::required : tls::ClientCertificate::optional;
+  if (!t.ca_credential_name().empty()) {
+    const pb::Secret* ca = find_secret(s, t.ca_credential_name());
+    if (ca == nullptr || ca->ca_cert().empty()) {
+      *error = "CA credential " + t.ca_credential_name() + " not found or without ca.crt";
       return false;
     }
+    c->client_ca_pem = ca->ca_cert();
+  } else if (!t.ca_certificates().empty()) {
+    if (!read_file(t.ca_certificates(), &c->client_ca_pem, error)) return false;
+  } else {
+    *error = "MUTUAL without a CA (caCertificates or a -cacert credential)";
+    return false;
+  }
+  return true;
+}
+
+// ISTIO_MUTUAL: the gateway's own SPIFFE certificate, and clients'
+// certificates required and checked against the mesh's roots (Istio's
+// gateway mTLS from sidecars or other meshes' gateways).
+bool istio_mutual_config(const tls::WorkloadIdentity* id, tls::ServerTlsConfig* c, std::string* error) {
+  if (id == nullptr) {
+    *error = "ISTIO_MUTUAL needs the gateway's workload certificate, which it does not have (yet)";
+    return false;
+  }
+  c->certificates.push_back({"workload certificate " + id->spiffe_id, id->cert_chain_pem, id->private_key_pem});
+  c->client_certificate = tls::ClientCertificate::required;
+  c->client_ca_pem = id->roots_pem;
+  return true;
+}
+
+// The server's config, or false with *error (a missing credential).
+bool server_config(const Snapshot& s, const pb::Server& srv, const tls::WorkloadIdentity* id,
+                   tls::ServerTlsConfig* c, std::string* error) {
+  const pb::ServerTls& t = srv.tls();
+  if (!(t.mode() == pb::SERVER_TLS_ISTIO_MUTUAL ? istio_mutual_config(id, c, error)
+                                                 : credential_config(s, t, c, error)))
+    return false;
+  if (c->client_certificate != tls::ClientCertificate::none) {
     const auto list = [](const auto& field) { return std::vector<std::string>(field.begin(), field.end()); };
     if (!tls::parse_peer_requirements(list(t.subject_alt_names()), list(t.verify_certificate_spki()),
                                       list(t.verify_certificate_hash()), &c->client_requirements, error))
@@ -92,7 +117,7 @@ uint32_t TlsServers::select(const ListenerSlot& l, std::string_view sni) const {
 }
 
 std::shared_ptr<const TlsServers> build_tls_servers(const Snapshot& s, const RuntimeTables& t,
-                                                    tls::TicketKeys* ticket_keys, std::string* error) {
+                                                    const TlsEnv& env, std::string* error) {
   auto out = std::make_shared<TlsServers>();
   for (size_t li = 0; li < t.listeners.size(); ++li) {
     const ListenerSlot& l = t.listeners[li];
@@ -111,16 +136,12 @@ std::shared_ptr<const TlsServers> build_tls_servers(const Snapshot& s, const Run
         ts.names.push_back({wildcard ? n.substr(1) : std::move(n), wildcard});  // "*.a.com" → ".a.com", "*" → ""
       }
       const std::string who = "listener " + pl.name() + " server " + srv.name();
-      if (mode == pb::SERVER_TLS_ISTIO_MUTUAL) {
-        ts.error = who + ": ISTIO_MUTUAL needs the gateway's workload certificate, which it does not have";
-        continue;
-      }
       tls::ServerTlsConfig config;
-      if (!server_config(s, srv, &config, &ts.error)) {
+      if (!server_config(s, srv, env.identity.get(), &config, &ts.error)) {
         ts.error = who + ": " + ts.error;
         continue;
       }
-      config.ticket_keys = ticket_keys;
+      config.ticket_keys = env.ticket_keys;
       std::string why;
       ts.context = tls::ServerContext::build(config, &why);
       if (ts.context == nullptr) {

@@ -1,6 +1,7 @@
 // The TLS side of the clusters: an OpenSSL client context per cluster whose
-// DestinationRule originates TLS (trafficPolicy.tls SIMPLE or MUTUAL), with
-// the SNI it sends. Built on the control thread with the other tables and
+// DestinationRule originates TLS (trafficPolicy.tls SIMPLE, MUTUAL or
+// ISTIO_MUTUAL) or that speaks Istio mTLS by auto mTLS, with the SNI it
+// sends. Built on the control thread with the other tables and
 // freed with them; a handshake holds its SSL_CTX (SSL_new takes a
 // reference), so one that spans a config change finishes as it started.
 #pragma once
@@ -11,6 +12,7 @@
 
 #include "dataplane/config/runtime_tables.h"
 #include "tls/session/client_context.h"
+#include "tls/session/workload_identity.h"
 
 namespace lg::config {
 
@@ -20,21 +22,30 @@ struct UpstreamTlsCluster {
   std::unique_ptr<tls::ClientContext> context;
   std::string sni;  // tls.sni, else the service host (Istio's default); "" sends none
   std::string error;
+  // Auto mTLS (no DestinationRule tls, an in-mesh service): only endpoints
+  // labelled security.istio.io/tlsMode=istio get TLS, the rest plain text.
+  bool auto_mtls = false;
 };
 
 struct UpstreamTls {
   std::vector<UpstreamTlsCluster> clusters;  // by cluster index
+  std::vector<uint8_t> istio_endpoint;       // by endpoint index: 1 = tlsMode istio
 };
 
 // Contexts for the clusters of `s` that originate TLS. A credential or CA
 // that does not load leaves that cluster without a context (in `error`),
-// as an ISTIO_MUTUAL cluster waits for the gateway's workload certificate.
-std::shared_ptr<const UpstreamTls> build_upstream_tls(const Snapshot& s);
+// as an ISTIO_MUTUAL cluster waits for the gateway's workload certificate
+// (`identity`, null until it has one).
+// Without one, auto mTLS sends plain text to every endpoint.
+std::shared_ptr<const UpstreamTls> build_upstream_tls(const Snapshot& s, const RuntimeTables& t,
+                                                      const tls::WorkloadIdentity* identity);
 
-// Cluster ci's TLS origination, or null when it sends plain text. A cluster
-// whose context did not build has an entry with no context (refuse its
-// requests rather than send them in plain text).
-const UpstreamTlsCluster* origination(const RuntimeTables& t, uint32_t ci);
+// The TLS a connection to endpoint `ei` of cluster ci originates, or null
+// when it sends plain text. A cluster whose context did not build has an
+// entry with no context (refuse its requests rather than send them in plain
+// text). ei = kNone: what the cluster does before an endpoint is picked
+// (null for auto mTLS, which depends on the endpoint).
+const UpstreamTlsCluster* origination(const RuntimeTables& t, uint32_t ci, uint32_t ei);
 
 // Every TLS context of these tables that could not be built (servers and
 // clusters), one line each.

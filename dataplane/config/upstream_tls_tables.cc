@@ -53,32 +53,74 @@ bool client_config(const Snapshot& s, const pb::Cluster& cl, tls::ClientTlsConfi
   return true;
 }
 
+bool http_family(int protocol) {
+  return protocol == pb::PROTOCOL_HTTP || protocol == pb::PROTOCOL_HTTP2 || protocol == pb::PROTOCOL_GRPC ||
+         protocol == pb::PROTOCOL_GRPC_WEB || protocol == pb::PROTOCOL_HTTP_PROXY;
+}
+
+// ISTIO_MUTUAL (set, or by auto mTLS): the gateway's SPIFFE certificate,
+// the mesh's roots, the destination's identities, and Istio's ALPN, by which
+// a PERMISSIVE sidecar tells its mesh's mTLS from the application's own TLS.
+bool istio_mutual_config(const pb::Cluster& cl, const tls::WorkloadIdentity* id, tls::ClientTlsConfig* c,
+                         std::string* error) {
+  if (id == nullptr) {
+    *error = "ISTIO_MUTUAL needs the gateway's workload certificate, which it does not have (yet)";
+    return false;
+  }
+  c->certificate = tls::CertificateKey{"workload certificate " + id->spiffe_id, id->cert_chain_pem,
+                                       id->private_key_pem};
+  c->ca_pem = id->roots_pem;
+  const auto& sans = cl.policy().tls().subject_alt_names();
+  if (!tls::parse_peer_requirements(std::vector<std::string>(sans.begin(), sans.end()), {}, {},
+                                    &c->server_requirements, error))
+    return false;
+  // Envoy's istio.alpn override: HTTP/1.1 upstreams, else Istio's TCP list.
+  c->alpn = http_family(cl.protocol()) ? std::vector<std::string>{"istio-http/1.1", "istio", "http/1.1"}
+                                       : std::vector<std::string>{"istio-peer-exchange", "istio"};
+  return true;
+}
+
 }  // namespace
 
-std::shared_ptr<const UpstreamTls> build_upstream_tls(const Snapshot& s) {
+std::shared_ptr<const UpstreamTls> build_upstream_tls(const Snapshot& s, const RuntimeTables& t,
+                                                      const tls::WorkloadIdentity* identity) {
   auto out = std::make_shared<UpstreamTls>();
   out->clusters.resize(static_cast<size_t>(s.clusters_size()));
+  out->istio_endpoint.resize(t.endpoints.size());
   for (int ci = 0; ci < s.clusters_size(); ++ci) {
     const pb::Cluster& cl = s.clusters(ci);
-    const auto mode = cl.policy().tls().mode();
-    // Auto mTLS (no DestinationRule tls, a mesh service) would speak Istio
-    // mTLS to endpoints labelled for it; without a workload certificate the
-    // gateway sends plain text, as it does to the others.
-    if (mode == pb::UPSTREAM_TLS_DISABLE || cl.sni_dnat() || cl.policy().tls().auto_mtls()) continue;
+    const pb::UpstreamTls& tls = cl.policy().tls();
+    if (tls.mode() == pb::UPSTREAM_TLS_DISABLE || cl.sni_dnat()) continue;
+    // Auto mTLS needs the gateway's own certificate; without one it sends
+    // plain text (to every endpoint), as it would to workloads without a
+    // sidecar.
+    if (tls.auto_mtls() && identity == nullptr) continue;
     UpstreamTlsCluster& u = out->clusters[static_cast<size_t>(ci)];
     const std::string who = "cluster " + cl.name();
-    if (mode == pb::UPSTREAM_TLS_ISTIO_MUTUAL) {
-      u.error = who + ": ISTIO_MUTUAL needs the gateway's workload certificate, which it does not have";
-      continue;
+    u.auto_mtls = tls.auto_mtls();
+    if (u.auto_mtls) {
+      const ClusterSlot& cs = t.clusters[static_cast<size_t>(ci)];
+      for (int j = 0; j < cl.endpoints_size() && j < static_cast<int>(cs.endpoint_count); ++j)
+        out->istio_endpoint[cs.endpoint_first + static_cast<uint32_t>(j)] = cl.endpoints(j).tls_mode() == "istio";
     }
-    // Istio's default SNI is the destination host; a wildcard host has none.
-    const std::string& sni = cl.policy().tls().sni();
-    u.sni = !sni.empty() ? sni : cl.host().starts_with('*') ? std::string() : cl.host();
     tls::ClientTlsConfig config;
-    config.verify_host = u.sni;
-    if (!client_config(s, cl, &config, &u.error)) {
-      u.error = who + ": " + u.error;
-      continue;
+    if (tls.mode() == pb::UPSTREAM_TLS_ISTIO_MUTUAL) {
+      // The compiler set Istio's SNI (outbound_.<port>_.<subset>_.<host>)
+      // and the service's identities; the peer's name is its SPIFFE ID, so
+      // there is no host name to check.
+      u.sni = tls.sni();
+      if (!istio_mutual_config(cl, identity, &config, &u.error)) {
+        u.error = who + ": " + u.error;
+        continue;
+      }
+    } else {
+      // Istio's default SNI is the destination host; a wildcard host has none.
+      u.sni = !tls.sni().empty() ? tls.sni() : cl.host().starts_with('*') ? std::string() : cl.host();
+      config.verify_host = u.sni;
+      if (!client_config(s, cl, &config, &u.error)) {
+        u.error = who + ": " + u.error;
+        continue;
+      }
     }
     std::string why;
     u.context = tls::ClientContext::build(config, &why);
@@ -87,10 +129,11 @@ std::shared_ptr<const UpstreamTls> build_upstream_tls(const Snapshot& s) {
   return out;
 }
 
-const UpstreamTlsCluster* origination(const RuntimeTables& t, uint32_t ci) {
+const UpstreamTlsCluster* origination(const RuntimeTables& t, uint32_t ci, uint32_t ei) {
   const UpstreamTls* u = t.upstream_tls.get();
   if (u == nullptr || ci >= u->clusters.size()) return nullptr;
   const UpstreamTlsCluster& c = u->clusters[ci];
+  if (c.auto_mtls && (ei >= u->istio_endpoint.size() || !u->istio_endpoint[ei])) return nullptr;
   return c.context != nullptr || !c.error.empty() ? &c : nullptr;
 }
 

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "dataplane/l7/stream.h"
+#include "dataplane/tls/tls_worker.h"
 
 namespace lg::l7 {
 namespace pb = linegate::snapshot::v1;
@@ -68,7 +69,10 @@ bool write_request_head(MbufWriter& w, const Stream& s, const http1::MessageHead
   std::string_view upgrade;
   for (unsigned i = 0; i < h.header_count; ++i) {
     const http1::Header& f = h.headers[i];
+    // x-forwarded-client-cert: Istio gateways' SANITIZE_SET, whatever the
+    // client sent goes; ours is set below for a verified client certificate.
     if (iequals(f.name, "host") || iequals(f.name, "expect") || iequals(f.name, "x-forwarded-proto") ||
+        iequals(f.name, "x-forwarded-client-cert") ||
         (iequals(f.name, "content-length") && h.body == http1::BodyKind::chunked))
       continue;
     if (http1::is_hop_by_hop(f.name, conn)) {
@@ -90,6 +94,8 @@ bool write_request_head(MbufWriter& w, const Stream& s, const http1::MessageHead
   if (!xff.empty()) w.put(xff).put(", ");
   w.put(addr).put("\r\n");
   w.put("x-forwarded-proto: ").put(rv.scheme).put("\r\n");
+  if (const std::string_view xfcc = tlsterm::TlsWorker::client_cert_details(s.down); !xfcc.empty())
+    w.put("x-forwarded-client-cert: ").put(xfcc).put("\r\n");
   if (!have_id) {
     w.put("x-request-id: ");
     put_uuid(w, id_hi, id_lo);

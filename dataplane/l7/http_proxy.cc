@@ -519,7 +519,7 @@ bool HttpProxy::acquire_upstream(Stream* s) {
     local_reply(s, 503, {});
     return false;
   }
-  const config::UpstreamTlsCluster* tls = config::origination(*t_, ci);
+  const config::UpstreamTlsCluster* tls = config::origination(*t_, ci, h.endpoint);
   if (tls != nullptr && tls->context == nullptr) {
     s->flags |= kFlagNC;  // as Envoy answers while a cluster waits for its secret
     local_reply(s, 503, "upstream TLS context unavailable");

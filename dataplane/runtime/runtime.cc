@@ -38,6 +38,18 @@ std::string mac_text(const rte_ether_addr& mac) {
   return buf;
 }
 
+// TODO(ca): linegate-agent's CA over gRPC.
+runtime::SignFn agent_signer(const std::string&) {
+  return [](const std::string&, std::chrono::seconds, std::vector<std::string>*, std::string* error) {
+    *error = "not built yet";
+    return false;
+  };
+}
+bool make_key_and_csr(const std::string&, std::string*, std::string*, std::string* error) {
+  *error = "not built yet";
+  return false;
+}
+
 admin::StatsView stats_source(const void* ctx) { return static_cast<const Runtime*>(ctx)->stats(); }
 
 }  // namespace
@@ -60,7 +72,8 @@ bool Runtime::start(std::string* error) {
     *error = std::string("signalfd: ") + strerror(errno);
     return false;
   }
-  if (!init_eal(error) || !open_ports(error) || !start_workers(error) || !start_config(error) ||
+  if (!init_eal(error) || !open_ports(error) || !start_workers(error) || !start_identity(error) ||
+      !start_config(error) ||
       !start_admin(error)) {
     shutdown();
     return false;
@@ -239,6 +252,19 @@ void Runtime::log_tls_errors() const {
   for (const std::string& e : st.tls_errors) LG_LOG(WARNING, "snapshot %s: %s", st.version.c_str(), e.c_str());
 }
 
+bool Runtime::start_identity(std::string* error) {
+  if (!b_.identity.from_files() && !b_.identity.from_agent()) return true;
+  identity_ = std::make_unique<runtime::IdentitySource>(
+      b_,
+      [this](std::shared_ptr<const tls::WorkloadIdentity> id) {
+        std::optional<std::string> rejected = config_->set_identity(std::move(id));
+        if (!rejected) log_tls_errors();
+        return rejected;
+      },
+      agent_signer(b_.agent.address), make_key_and_csr);
+  return identity_->start(error);
+}
+
 bool Runtime::start_config(std::string* error) {
   if (!b_.config_dir.empty()) {
     std::vector<std::string> problems, warnings;
@@ -352,6 +378,7 @@ void Runtime::register_admin_routes() {
                                     {"node", {{"id", v.node_id}, {"cluster", v.cluster}, {"network", v.network}}},
                                     {"workers", b_.workers},
                                     {"config", admin::config_json(v.config)},
+                                    {"workload_identity", admin::identity_json(v.identity)},
                                     {"ports", nlohmann::ordered_json::array()}};
         for (const admin::PortView& p : v.ports)
           j["ports"].push_back({{"name", p.name}, {"device", p.device}, {"driver", p.driver}, {"mac", p.mac},
@@ -401,6 +428,14 @@ admin::StatsView Runtime::stats() const {
   }
   if (counters_) v.totals = counters_->totals();
   if (ticket_keys_) v.tls_ticket_key_rotations = ticket_keys_->rotations();
+  if (identity_) {
+    const runtime::IdentityStatus st = identity_->status();
+    const auto unix_s = [](std::chrono::system_clock::time_point t) {
+      return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+    };
+    v.identity = {true, st.spiffe_id, st.source, st.spiffe_id.empty() ? 0 : unix_s(st.not_before),
+                  st.spiffe_id.empty() ? 0 : unix_s(st.not_after), st.updates, st.failures, st.last_error};
+  }
   if (registry_) {
     for (auto& c : registry_->cluster_totals()) v.clusters.push_back({std::move(c.name), std::move(c.values)});
     for (auto& l : registry_->listener_totals()) v.listeners.push_back({std::move(l.name), std::move(l.values)});
@@ -483,6 +518,7 @@ void Runtime::shutdown() {
   admin::telemetry_detach();
   admin_.reset();
   discovery_.reset();  // no snapshot arrives once workers stop
+  identity_.reset();   // nor a certificate
   if (workers_running_) {
     stop_workers_ = true;
     rte_eal_mp_wait_lcore();

@@ -18,6 +18,7 @@
 #include "dataplane/config/publisher.h"
 #include "dataplane/counters/counters.h"
 #include "dataplane/net/iface.h"
+#include "dataplane/runtime/identity_source.h"
 #include "dataplane/runtime/worker.h"
 #include "drivers/port.h"
 #include "tls/session/ticket_keys.h"
@@ -47,6 +48,7 @@ class Runtime {
   bool start_admin(std::string* error);
   // Standalone (config_dir) compiles now; agent mode starts the discovery
   // client, which applies snapshots as they come.
+  bool start_identity(std::string* error);
   bool start_config(std::string* error);
   void log_tls_errors() const;  // the serving snapshot's TLS contexts that did not build
   void start_drain();
@@ -73,6 +75,7 @@ class Runtime {
   std::unique_ptr<drv::Pollers> pollers_;  // memif teardown waits for the workers' bursts
   std::unique_ptr<config::ConfigManager> config_;
   std::unique_ptr<ctrl::DiscoveryClient> discovery_;
+  std::unique_ptr<runtime::IdentitySource> identity_;  // workload certificate (bootstrap identity:)
   // Tables generation each worker last read, one cache line each.
   struct alignas(64) SeenGeneration {
     std::atomic<uint64_t> value{0};

@@ -39,6 +39,12 @@ uint32_t TlsWorker::server_of(const tcp::Conn* c) {
   return c->ulp != nullptr && c->ulp->ops == &kOps ? chan(c)->server : config::kNone;
 }
 
+std::string_view TlsWorker::client_cert_details(const tcp::Conn* c) {
+  if (c->ulp == nullptr || c->ulp->ops != &kOps) return {};
+  const Channel* ch = chan(c);
+  return {ch->xfcc, ch->xfcc_len};
+}
+
 uint32_t TlsWorker::peek(const Channel* ch, uint32_t from, void* buf, uint32_t len) const {
   return ch->plain_in.peek(from, buf, len);
 }

@@ -11,6 +11,7 @@
 #include "dataplane/config/tls_servers.h"
 #include "dataplane/tls/tls_worker.h"
 #include "tls/client_hello.h"
+#include "tls/session/client_cert_details.h"
 #include "tls/session/peer_verify.h"
 
 namespace lg::tlsterm {
@@ -28,6 +29,7 @@ Channel* TlsWorker::take_channel(tcp::Conn* c) {
   ch->tls13 = ch->rx_redo = ch->key_update_owed = ch->tx_rekey_after = false;
   ch->client = false;
   ch->server = config::kNone;
+  ch->xfcc_len = 0;
   stack_.install_ulp(c, ch);
   return ch;
 }
@@ -125,6 +127,7 @@ void TlsWorker::handshake(Channel* ch) {
   count_stat(ch, ListenerStat::ssl_handshake);
   if (SSL_session_reused(ssl)) count_stat(ch, ListenerStat::ssl_session_reused);
   ch->tls13 = SSL_version(ssl) == TLS1_3_VERSION;
+  if (!ch->client) ch->xfcc_len = static_cast<uint16_t>(tls::client_cert_details(ssl, ch->xfcc, kMaxXfcc));
   if (!start_records(ch)) return;
   ch->phase = Phase::records;
   mark_rx(ch);  // records may have come behind the peer's last flight

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string_view>
 
 #include "dataplane/config/runtime_tables.h"
 #include "dataplane/tcp/stack.h"
@@ -65,6 +66,8 @@ struct Channel : tcp::Ulp {  // Conn::ulp points here
   uint32_t server;         // the Gateway server within the listener (SNI selection)
   uint32_t stats_id;       // the listener's (server channels) or the cluster's (client channels)
   uint32_t handshake_timeout_ms;
+  uint16_t xfcc_len;       // server channels: the client certificate's XFCC element (0: none)
+  char* xfcc;              // kMaxXfcc bytes of the worker's slab
   Channel* next_rx;
   Channel* next_tx;
   Channel* next_free;
@@ -104,6 +107,10 @@ class TlsWorker {
   // The Gateway server (ordinal within its listener) a TLS connection was
   // selected for, or kNone when c has no channel.
   static uint32_t server_of(const tcp::Conn* c);
+  // The x-forwarded-client-cert element of the client certificate c's
+  // handshake verified (tls/session/client_cert_details.h); empty without one.
+  static std::string_view client_cert_details(const tcp::Conn* c);
+  static constexpr size_t kMaxXfcc = 1024;
 
   // ULP entry points (channel.cc).
   static const tcp::UlpOps kOps;
@@ -186,6 +193,7 @@ class TlsWorker {
   Channel* rx_head_ = nullptr;
   Channel* tx_head_ = nullptr;
   std::unique_ptr<uint8_t[]> scratch_;  // handshake bytes, ClientHellos
+  std::unique_ptr<char[]> xfcc_;        // kMaxXfcc per channel
 };
 
 }  // namespace lg::tlsterm

@@ -394,7 +394,8 @@ class NginxUpstream:
                   "churn": "$http_x_churn_gen", "conn": "$connection", "conn_requests": "$connection_requests",
                   "status": "$status", "request_length": "$request_length", "sni": "$ssl_server_name",
                   "tls": "$ssl_protocol", "cipher": "$ssl_cipher", "client_verify": "$ssl_client_verify",
-                  "client_dn": "$ssl_client_s_dn"}
+                  "client_dn": "$ssl_client_s_dn", "alpn": "$ssl_alpn_protocol",
+                  "xfcc": "$http_x_forwarded_client_cert"}
         fmt = json.dumps(fields).replace("'", "")
         d = self.dir
         self.big = os.urandom(big_bytes)
@@ -479,6 +480,20 @@ http {{
             except ValueError:  # a line being written
                 pass
         return out
+
+    def last_entry(self, timeout: float = 5, **match) -> dict:
+        """The newest log entry whose fields equal `match`, waiting for it."""
+        found = {}
+
+        def logged():
+            for e in reversed(self.entries()):
+                if all(e.get(k) == v for k, v in match.items()):
+                    found.update(e)
+                    return True
+            return False
+
+        assert lgtest.wait_until(logged, timeout), f"no nginx-{self.name} log entry with {match}: {self.entries()[-5:]}"
+        return found
 
     def close(self):
         if self.proc.poll() is None:

@@ -213,20 +213,6 @@ def gw(request):
     return request.getfixturevalue("gw_offload" if request.param == "offload" else "gw_openssl")
 
 
-def last_entry(nginx: NginxUpstream, **match) -> dict:
-    found = {}
-
-    def logged():
-        for e in reversed(nginx.entries()):
-            if all(e.get(k) == v for k, v in match.items()):
-                found.update(e)
-                return True
-        return False
-
-    assert wait_until(logged, 5), f"no nginx-{nginx.name} log entry with {match}: {nginx.entries()[-5:]}"
-    return found
-
-
 # =====================================================================
 # successful origination
 
@@ -242,7 +228,7 @@ def test_simple_origination_verifies_the_upstream(gw, name, upstream, sni):
     before = gw.cluster(host)
     r = gw.get(name, f"/{name}-{gw.offload}")
     assert (r.status, r.upstream) == (200, f"nginx-{upstream}"), r
-    e = last_entry(gw.nginx[upstream], uri=f"/{name}-{gw.offload}")
+    e = gw.nginx[upstream].last_entry(uri=f"/{name}-{gw.offload}")
     assert e["sni"] == sni and e["tls"] == "TLSv1.3", e
     # A pooled connection may have served it; a new one is one handshake,
     # offloaded when the gateway offloads.
@@ -256,7 +242,7 @@ def test_simple_origination_verifies_the_upstream(gw, name, upstream, sni):
 def test_mutual_origination_presents_the_client_certificate(gw, name):
     r = gw.get(name, f"/{name}-{gw.offload}")
     assert (r.status, r.upstream) == (200, "nginx-mtls"), r
-    e = last_entry(gw.nginx["mtls"], uri=f"/{name}-{gw.offload}")
+    e = gw.nginx["mtls"].last_entry(uri=f"/{name}-{gw.offload}")
     assert e["client_verify"] == "SUCCESS" and "CN=gateway-client" in e["client_dn"], e
     assert e["sni"] == ORIGIN, e
 
@@ -269,7 +255,7 @@ def test_requests_reuse_one_pooled_tls_connection(gw):
     for i in range(get_n):
         r = gw.get("alias", f"/pooled-{gw.offload}-{i}")
         assert r.status == 200, r
-    entries = [last_entry(gw.nginx["simple"], uri=f"/pooled-{gw.offload}-{i}") for i in range(get_n)]
+    entries = [gw.nginx["simple"].last_entry(uri=f"/pooled-{gw.offload}-{i}") for i in range(get_n)]
     assert len({e["conn"] for e in entries}) == 1, entries
     gw.assert_deltas(host, before, ssl_handshake=0, upstream_cx_total=0, upstream_rq_total=get_n)
 
@@ -282,7 +268,7 @@ def test_tls12_upstream_that_closes_after_two_requests(gw):
     for i in range(6):
         r = gw.get("tls12", f"/tls12-{gw.offload}-{i}")
         assert (r.status, r.upstream) == (200, "nginx-tls12"), (i, r)
-    entries = [last_entry(gw.nginx["tls12"], uri=f"/tls12-{gw.offload}-{i}") for i in range(6)]
+    entries = [gw.nginx["tls12"].last_entry(uri=f"/tls12-{gw.offload}-{i}") for i in range(6)]
     assert all(e["tls"] == "TLSv1.2" and e["cipher"] == TLS12_SUITE for e in entries), entries
     assert len({e["conn"] for e in entries}) == 3, entries
     gw.assert_deltas(host, before, ssl_handshake=3, ssl_offloaded=gw.offloaded(3), upstream_cx_total=3,
@@ -298,7 +284,7 @@ def test_tcp_route_originates_tls(gw):
         while chunk := s.recv(65536):
             got += chunk
     assert got.startswith(b"HTTP/1.1 200") and got.endswith(b"nginx-simple\n"), got
-    e = last_entry(gw.nginx["simple"], uri=f"/tcp-{gw.offload}")
+    e = gw.nginx["simple"].last_entry(uri=f"/tcp-{gw.offload}")
     assert e["sni"] == ORIGIN and e["tls"] == "TLSv1.3", e
 
 

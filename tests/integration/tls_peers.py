@@ -146,9 +146,10 @@ class Pki:
                     self.dir)
 
     def issue(self, file: str, cn: str, dns: Iterable[str] = (), kind: str = "ec", client: bool = False,
-              issuer: Optional[Cert] = None, uris: Iterable[str] = ()) -> Cert:
-        """A leaf for a server (DNS SANs, serverAuth) or a client
-        (clientAuth), ECDSA P-256 ("ec") or RSA-2048 ("rsa"), signed by
+              issuer: Optional[Cert] = None, uris: Iterable[str] = (), workload: bool = False) -> Cert:
+        """A leaf for a server (DNS SANs, serverAuth), a client (clientAuth)
+        or a mesh workload (both, as Istio's CA issues them), ECDSA P-256
+        ("ec") or RSA-2048 ("rsa"), signed by
         `issuer` (default: the root CA). A leaf signed by the intermediate
         carries it in its chain file."""
         issuer = issuer or self.ca
@@ -159,8 +160,10 @@ class Pki:
                                           key_encipherment=kind == "rsa", data_encipherment=False,
                                           key_agreement=False, key_cert_sign=False, crl_sign=False,
                                           encipher_only=False, decipher_only=False), critical=True)
-             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH if client
-                                                   else ExtendedKeyUsageOID.SERVER_AUTH]), critical=False))
+             .add_extension(x509.ExtendedKeyUsage(
+                 [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH] if workload
+                 else [ExtendedKeyUsageOID.CLIENT_AUTH if client else ExtendedKeyUsageOID.SERVER_AUTH]),
+                 critical=False))
         names = [x509.DNSName(n) for n in dns] + [x509.UniformResourceIdentifier(u) for u in uris]
         if names:
             b = b.add_extension(x509.SubjectAlternativeName(names), critical=False)

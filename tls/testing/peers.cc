@@ -28,7 +28,24 @@ void add_ext(X509* x, X509* issuer, int nid, const char* value) {
 
 }  // namespace
 
-Credential issue(const std::string& cn, KeyType type, const Credential* issuer, const std::string& san) {
+X509Ptr pem_cert(const std::string& pem) {
+  BIO* b = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  X509Ptr x(PEM_read_bio_X509(b, nullptr, nullptr, nullptr));
+  BIO_free(b);
+  return x;
+}
+
+void use_credential(SSL_CTX* ctx, const Credential& c) {
+  X509Ptr x = pem_cert(c.cert_pem);
+  BIO* kb = BIO_new_mem_buf(c.key_pem.data(), static_cast<int>(c.key_pem.size()));
+  EVP_PKEY* k = PEM_read_bio_PrivateKey(kb, nullptr, nullptr, nullptr);
+  SSL_CTX_use_certificate(ctx, x.get());
+  SSL_CTX_use_PrivateKey(ctx, k);
+  EVP_PKEY_free(k);
+  BIO_free(kb);
+}
+
+Credential issue(const std::string& cn, KeyType type, const Credential* issuer, const std::string& san, bool ca) {
   static long serial = 1;
   EVP_PKEY* key = type == KeyType::p256 ? EVP_EC_gen("P-256") : EVP_RSA_gen(2048);
   X509* x = X509_new();
@@ -48,7 +65,8 @@ Credential issue(const std::string& cn, KeyType type, const Credential* issuer, 
     signer = PEM_read_bio_PrivateKey(kb, nullptr, nullptr, nullptr);
     BIO_free(cb);
     BIO_free(kb);
-    add_ext(x, issuer_cert, NID_basic_constraints, "critical,CA:FALSE");
+    add_ext(x, issuer_cert, NID_basic_constraints, ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
+    if (ca) add_ext(x, issuer_cert, NID_key_usage, "critical,keyCertSign,cRLSign");
   } else {
     add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE");
     add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign");

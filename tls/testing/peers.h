@@ -6,6 +6,7 @@
 #include <openssl/ssl.h>
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "tls/session/handshake.h"
@@ -22,7 +23,17 @@ enum class KeyType { p256, rsa2048 };
 // A certificate for `cn`: self-signed CA (basicConstraints CA:TRUE) when
 // issuer is nullptr, else a leaf the issuer signs. san: a subjectAltName
 // extension in OpenSSL's config form ("DNS:a.example.com,URI:spiffe://...").
-Credential issue(const std::string& cn, KeyType type, const Credential* issuer = nullptr, const std::string& san = "");
+// ca: an intermediate CA the issuer signs.
+Credential issue(const std::string& cn, KeyType type, const Credential* issuer = nullptr, const std::string& san = "",
+                 bool ca = false);
+
+struct X509Free {
+  void operator()(X509* x) const { X509_free(x); }
+};
+using X509Ptr = std::unique_ptr<X509, X509Free>;
+X509Ptr pem_cert(const std::string& pem);  // the first certificate in pem
+// The credential's certificate and key become ctx's.
+void use_credential(SSL_CTX* ctx, const Credential& c);
 
 class MemoryClient {
  public:

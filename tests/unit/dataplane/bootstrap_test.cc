@@ -265,6 +265,23 @@ TEST(Bootstrap, TicketKeyRotationBounds) {
   EXPECT_EQ(rotation("302400"), 302400u);  // tickets live 7 days, TLS 1.3's cap
 }
 
+TEST(Bootstrap, IdentityFromFilesOrTheAgent) {
+  BootstrapResult r = parse(doc("", "identity: {cert_chain: /c.pem, private_key: /k.pem, root_cert: /r.pem}\n"));
+  ASSERT_TRUE(r.bootstrap) << joined(r.errors);
+  EXPECT_TRUE(r.bootstrap->identity.from_files());
+  EXPECT_FALSE(r.bootstrap->identity.from_agent());
+  EXPECT_EQ(r.bootstrap->identity.root_cert, "/r.pem");
+  r = parse(doc("", "agent: {address: \"127.0.0.1:15010\"}\nidentity: {service_account: gw, trust_domain: td.example, "
+                    "cert_ttl_s: 3600}\n"));
+  ASSERT_TRUE(r.bootstrap) << joined(r.errors);
+  EXPECT_TRUE(r.bootstrap->identity.from_agent());
+  EXPECT_EQ(r.bootstrap->identity.trust_domain, "td.example");
+  EXPECT_EQ(r.bootstrap->identity.cert_ttl_s, 3600u);
+  r = parse(doc("", ""));
+  ASSERT_TRUE(r.bootstrap);
+  EXPECT_FALSE(r.bootstrap->identity.from_files() || r.bootstrap->identity.from_agent());
+}
+
 TEST(Bootstrap, ImpairFractionForms) {
   auto loss = [](const std::string& value) {
     BootstrapResult r = parse(doc("    impair: {loss: " + value + "}\n"));
@@ -420,7 +437,7 @@ TEST_P(BootstrapInvalid, ReportsExactError) {
 const std::string kPortKeysList = "name, device, ipv4, ipv6, gateway, gateway6, mtu, vlan, rx_desc, tx_desc, impair";
 const std::string kTopKeysList =
     "node, eal, workers, idle_sleep_us, mbufs_per_port, ports, admin, tcp, test_apps, agent, config_dir, "
-    "config_limits, crds, proxy, tls";
+    "config_limits, crds, proxy, tls, identity";
 const std::string kImpairKeysList = "loss, reorder, duplicate, delay_us, corrupt, seed";
 const std::string kTcpKeysList =
     "max_connections, time_wait_ms, max_time_wait, delayed_ack_ms, syn_backlog, connect_timeout_ms, "
@@ -464,6 +481,23 @@ const BadCase kBadCases[] = {
      "tls.ticket_key_rotation_s: expected an integer from 0 to 302400, got \"302401\""},
     {"TlsTicketKeyRotationNegative", doc("", "tls: {ticket_key_rotation_s: -1}\n"),
      "tls.ticket_key_rotation_s: expected an integer from 0 to 302400, got \"-1\""},
+    {"IdentityFilesIncomplete", doc("", "identity: {cert_chain: /c.pem, private_key: /k.pem}\n"),
+     "identity: cert_chain, private_key and root_cert go together (Istio's cert-chain.pem, key.pem, root-cert.pem)"},
+    {"IdentityFilesAndAgent",
+     doc("", "agent: {address: \"127.0.0.1:15010\"}\n"
+             "identity: {cert_chain: /c, private_key: /k, root_cert: /r, service_account: gw}\n"),
+     "identity.service_account: set either the files or service_account (a certificate from the agent), not both"},
+    {"IdentityFromAgentWithoutAgent", doc("", "identity: {service_account: gw}\n"),
+     "identity.service_account: a certificate from linegate-agent needs agent.address"},
+    {"IdentityEmpty", doc("", "identity: {}\n"),
+     "identity: needs cert_chain, private_key and root_cert (files), or service_account (from linegate-agent's CA) "
+     "and optionally trust_domain, cert_ttl_s"},
+    {"IdentityTtlTooShort", doc("", "agent: {address: \"127.0.0.1:15010\"}\nidentity: {service_account: gw, cert_ttl_s: 60}\n"),
+     "identity.cert_ttl_s: expected an integer from 600 to 7776000, got \"60\""},
+    {"IdentityFilesWithTrustDomain",
+     doc("", "identity: {cert_chain: /c, private_key: /k, root_cert: /r, trust_domain: td}\n"),
+     "identity: trust_domain and cert_ttl_s apply to a certificate from the agent; the files' own certificate says "
+     "both"},
     {"CrdsNotAList", doc("", "crds: /etc/istio/crds.yaml\n"),
      "crds: expected a list of Istio CRD files or directories, got \"/etc/istio/crds.yaml\""},
     // Unknown and duplicate keys.

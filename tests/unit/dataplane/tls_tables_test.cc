@@ -13,6 +13,7 @@
 #include "dataplane/config/runtime_tables.h"
 #include "dataplane/config/tls_servers.h"
 #include "dataplane/config/upstream_tls.h"
+#include "tls/session/workload_identity.h"
 #include "tls/testing/peers.h"
 
 namespace lg::config {
@@ -207,7 +208,7 @@ TEST(TlsTables, TicketsOfOneSnapshotResumeOnTheNextWithTheProcessKeys) {
   std::string error;
   auto keys = tls::TicketKeys::create(std::chrono::hours(1), &error);
   ASSERT_TRUE(keys) << error;
-  auto v1 = build_tables(snapshot_with({"a.example.com"}), node(), &error, nullptr, 1, keys.get());
+  auto v1 = build_tables(snapshot_with({"a.example.com"}), node(), &error, nullptr, 1, {keys.get(), nullptr});
   ASSERT_TRUE(v1) << error;
   SSL_SESSION *first = nullptr, *again = nullptr;
   EXPECT_FALSE(handshake(v1->tls_servers->servers[0], nullptr, &first));
@@ -217,7 +218,7 @@ TEST(TlsTables, TicketsOfOneSnapshotResumeOnTheNextWithTheProcessKeys) {
   next->set_version("v2");
   next->mutable_secrets(0)->set_cert_chain(pki().ecdsa_renewed.cert_pem);
   next->mutable_secrets(0)->set_private_key(pki().ecdsa_renewed.key_pem);
-  auto v2 = build_tables(next, node(), &error, nullptr, 1, keys.get());
+  auto v2 = build_tables(next, node(), &error, nullptr, 1, {keys.get(), nullptr});
   ASSERT_TRUE(v2) << error;
   v1.reset();
   EXPECT_TRUE(handshake(v2->tls_servers->servers[0], first, &again));
@@ -326,6 +327,48 @@ TEST(UpstreamTlsTables, ClustersThatOriginateGetAContextAndAnSni) {
   }
   EXPECT_TRUE(!u[9].context && u[9].error.empty()) << "auto mTLS: plain text until the gateway has an identity";
   EXPECT_EQ(tls_errors(*t).size(), errors.size());
+}
+
+// With the gateway's workload identity: ISTIO_MUTUAL servers and clusters
+// present it and verify peers against its roots; auto mTLS originates only
+// toward endpoints labelled tlsMode istio.
+TEST(UpstreamTlsTables, TheWorkloadIdentityServesIstioMutualBothWays) {
+  const Credential leaf = tls_testing::issue("gw", KeyType::p256, &pki().ca, "URI:spiffe://cluster.local/ns/a/sa/gw");
+  std::string error;
+  auto identity =
+      tls::WorkloadIdentity::load(leaf.cert_pem, leaf.key_pem, pki().ca.cert_pem, "test", std::chrono::system_clock::now(), &error);
+  ASSERT_TRUE(identity) << error;
+
+  auto snap = snapshot_with({"a.example.com"});
+  add_server(snap->mutable_listeners(0), "mesh.example.com", pb::SERVER_TLS_ISTIO_MUTUAL, "");
+  snap->add_route_tables()->set_name("https.mesh.example.com");
+  add_cluster(*snap, "istio.example.com", pb::UPSTREAM_TLS_ISTIO_MUTUAL)->set_sni("outbound_.443_._.istio.example.com");
+  pb::UpstreamTls* auto_tls = add_cluster(*snap, "auto.example.com", pb::UPSTREAM_TLS_ISTIO_MUTUAL);
+  auto_tls->set_auto_mtls(true);
+  pb::Cluster* auto_cluster = snap->mutable_clusters(1);
+  for (const char* mode : {"istio", "disabled"}) {
+    pb::Endpoint* e = auto_cluster->add_endpoints();
+    e->set_address("10.0.0.1");
+    e->set_port(80);
+    e->set_tls_mode(mode);
+  }
+  const auto t = build_tables(snap, node(), &error, nullptr, 1, {nullptr, identity});
+  ASSERT_TRUE(t) << error;
+  EXPECT_TRUE(tls_errors(*t).empty()) << tls_errors(*t)[0];
+
+  const TlsServer& mesh = t->tls_servers->servers[1];
+  ASSERT_TRUE(mesh.context) << mesh.error;
+  EXPECT_EQ(SSL_CTX_get_verify_mode(mesh.context->ctx()), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT);
+  EXPECT_EQ(X509_cmp(SSL_CTX_get0_certificate(mesh.context->ctx()), tls_testing::pem_cert(leaf.cert_pem).get()), 0);
+
+  const UpstreamTlsCluster* istio = origination(*t, 0, kNone);
+  ASSERT_TRUE(istio && istio->context) << (istio ? istio->error : "plain text");
+  EXPECT_EQ(istio->sni, "outbound_.443_._.istio.example.com");
+  EXPECT_EQ(X509_cmp(SSL_CTX_get0_certificate(istio->context->ctx()), tls_testing::pem_cert(leaf.cert_pem).get()), 0);
+  const uint32_t first = t->clusters[1].endpoint_first;
+  const UpstreamTlsCluster* to_istio = origination(*t, 1, first);
+  EXPECT_TRUE(to_istio && to_istio->context) << "tlsMode istio: Istio mTLS";
+  EXPECT_EQ(origination(*t, 1, first + 1), nullptr) << "tlsMode disabled: plain text";
 }
 
 }  // namespace

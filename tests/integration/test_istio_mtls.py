@@ -1,0 +1,249 @@
+"""Istio mTLS with the gateway's own workload identity (bootstrap
+`identity:` from files, as Istio mounts cert-chain.pem, key.pem and
+root-cert.pem), against real peers on the kernel side of the tap:
+
+  port 8443  Gateway server tls.mode ISTIO_MUTUAL: the gateway presents its
+             SPIFFE certificate, requires a client certificate from the mesh
+             and tells the upstream who called in x-forwarded-client-cert
+             (Envoy's SANITIZE_SET, as Istio gateways run). Clients are
+             openssl s_client with a sidecar's certificate.
+  port 8080  plain HTTP, routing by host to clusters that speak Istio mTLS
+             to nginx, which verifies the gateway's certificate against the
+             mesh root:
+     reviews.test   DestinationRule ISTIO_MUTUAL; SNI outbound_.443_._.<host>,
+                    the upstream checked against the service's identity
+     auto.test      no DestinationRule: auto mTLS, the endpoint speaks Istio mTLS
+     legacy.test    auto mTLS, but the endpoint is labelled tlsMode disabled: plain text
+     wrongsan.test  ISTIO_MUTUAL, the ServiceEntry names another identity: 503 UF
+
+The identity files are replaced in the last test: new handshakes present
+the new certificate.
+"""
+import hashlib
+import os
+import shutil
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import ExtensionOID
+
+import lgtest
+from http_peers import NginxUpstream, crd, dest, destination_rule, docs, get, http_server, start_http_gateway, \
+    virtual_service
+from tls_peers import Pki, gateway, http_request_bytes, https_server, s_client
+
+pytestmark = pytest.mark.usefixtures("linegate_env")
+
+MTLS_PORT = 8443
+HTTP_PORT = 8080
+SVC_PORT = 443
+NGINX_PLAIN, NGINX_MESH = 19601, 19602
+NS = "istio-system"  # where crd() puts the resources (and so the services' identities)
+GW_ID = f"spiffe://cluster.local/ns/{NS}/sa/ingressgateway"
+SLEEP_ID = "spiffe://cluster.local/ns/default/sa/sleep"
+REVIEWS_ID = f"spiffe://cluster.local/ns/{NS}/sa/reviews"
+
+
+class Certs:
+    def __init__(self, d):
+        self.pki = pki = Pki(d)
+        self.root = pki.ca
+        self.gw = pki.issue("gw", "ingressgateway", uris=[GW_ID], workload=True)
+        # The renewed certificate comes through the intermediate: the chain file carries it.
+        self.gw_next = pki.issue("gw-next", "ingressgateway-next", uris=[GW_ID], workload=True,
+                                 issuer=pki.intermediate)
+        self.sleep = pki.issue("sleep", "sleep", uris=[SLEEP_ID], workload=True)
+        self.stranger = pki.issue("stranger", "sleep", uris=[SLEEP_ID], workload=True, issuer=pki.other_ca)
+        self.no_spiffe = pki.issue("plain-client", "plain-client", client=True)
+        self.reviews = pki.issue("reviews", "reviews", uris=[REVIEWS_ID], workload=True)
+
+
+def service(name: str, host: str, port: int, peer: str, endpoint: dict, **spec) -> str:
+    return crd("ServiceEntry", name, {
+        "hosts": [host], "location": "MESH_INTERNAL", "resolution": "STATIC",
+        "ports": [{"number": SVC_PORT, "name": "http", "protocol": "HTTP", "targetPort": port}],
+        "endpoints": [{"address": peer, **endpoint}], **spec})
+
+
+def config(peer: str) -> str:
+    parts = [gateway("gw", [https_server(MTLS_PORT, "https-mesh", ["*"], mode="ISTIO_MUTUAL"),
+                            http_server(HTTP_PORT, ["*"])]),
+             crd("ServiceEntry", "plain", {
+                 "hosts": ["plain.ext.test"], "location": "MESH_EXTERNAL", "resolution": "STATIC",
+                 "ports": [{"number": 80, "name": "http", "protocol": "HTTP", "targetPort": NGINX_PLAIN}],
+                 "endpoints": [{"address": peer}]}),
+             virtual_service("vs-mesh", ["mesh.test"], [{"route": [dest("plain.ext.test", 80)]}], ["gw"]),
+             service("reviews", "reviews.mesh.test", NGINX_MESH, peer, {"serviceAccount": "reviews"}),
+             destination_rule("dr-reviews", "reviews.mesh.test", traffic_policy={"tls": {"mode": "ISTIO_MUTUAL"}}),
+             service("auto", "auto.mesh.test", NGINX_MESH, peer, {"serviceAccount": "reviews"}),
+             service("legacy", "legacy.mesh.test", NGINX_PLAIN, peer,
+                     {"labels": {"security.istio.io/tlsMode": "disabled"}}),
+             service("wrongsan", "wrongsan.mesh.test", NGINX_MESH, peer, {},
+                     subjectAltNames=["spiffe://cluster.local/ns/default/sa/someone-else"]),
+             destination_rule("dr-wrongsan", "wrongsan.mesh.test", traffic_policy={"tls": {"mode": "ISTIO_MUTUAL"}})]
+    for name in ("reviews", "auto", "legacy", "wrongsan"):
+        parts.append(virtual_service(f"vs-{name}", [f"{name}.test"], [{"route": [dest(f"{name}.mesh.test", SVC_PORT)]}],
+                                     ["gw"]))
+    return docs(*parts)
+
+
+class MeshGw:
+    def __init__(self, g, certs: Certs, identity_dir, plain: NginxUpstream, mesh: NginxUpstream):
+        self.g, self.certs, self.identity_dir, self.plain, self.mesh = g, certs, identity_dir, plain, mesh
+
+    def mtls(self, target: str, client=None, extra: str = ""):
+        """One request over ISTIO_MUTUAL (s_client with the client's certificate, verifying the gateway)."""
+        args = ["-CAfile", str(self.certs.root.cert)]
+        if client is not None:
+            args += ["-cert", str(client.chain), "-key", str(client.key)]
+        return s_client(self.g.ip4, MTLS_PORT, None, *args, request=http_request_bytes("mesh.test", target, extra))
+
+    def get(self, name: str, target: str):
+        return get(self.g.ip4, HTTP_PORT, target, f"{name}.test")
+
+    def cluster(self, host: str) -> dict:
+        prefix = f"cluster.outbound|{SVC_PORT}||{host}."
+        return {k[len(prefix):]: v for k, v in self.g.stats().items() if k.startswith(prefix)}
+
+    def listener(self) -> dict:
+        prefix = f"listener.0.0.0.0_{MTLS_PORT}."
+        return {k[len(prefix):]: v for k, v in self.g.stats().items() if k.startswith(prefix)}
+
+
+def install_identity(d, cert) -> None:
+    """Istio's file names, each replaced atomically."""
+    for name, src in (("cert-chain.pem", cert.chain), ("key.pem", cert.key)):
+        tmp = d / f".{name}.tmp"
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, d / name)
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    return Certs(tmp_path_factory.mktemp("mesh-pki"))
+
+
+@pytest.fixture(scope="module")
+def gw(linegate_env, tmp_path_factory, certs):
+    factory = lgtest.Factory(tmp_path_factory.mktemp("istio-mtls"))
+    identity_dir = tmp_path_factory.mktemp("identity")
+    install_identity(identity_dir, certs.gw)
+    shutil.copyfile(certs.root.cert, identity_dir / "root-cert.pem")
+    identity = {"cert_chain": str(identity_dir / "cert-chain.pem"), "private_key": str(identity_dir / "key.pem"),
+                "root_cert": str(identity_dir / "root-cert.pem")}
+    nginx = []
+    try:
+        g, _ = start_http_gateway(factory, config, {"identity": identity})
+        nginx.append(NginxUpstream(g.workdir, g.peer4, NGINX_PLAIN, "plain"))
+        nginx.append(NginxUpstream(g.workdir, g.peer4, NGINX_MESH, "mesh",
+                                   ssl={"cert": str(certs.reviews.chain), "key": str(certs.reviews.key),
+                                        "client_ca": str(certs.root.cert)}))
+        yield MeshGw(g, certs, identity_dir, *nginx)
+    finally:
+        for n in nginx:
+            n.close()
+        factory.cleanup()
+
+
+def uri_sans(cert: x509.Certificate) -> list[str]:
+    ext = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+    return ext.value.get_values_for_type(x509.UniformResourceIdentifier)
+
+
+def xfcc(by: str, client) -> str:
+    """Envoy's element for a verified client certificate, as Istio gateways set it."""
+    digest = hashlib.sha256(client.x509.public_bytes(serialization.Encoding.DER)).hexdigest()
+    uris = "".join(f";URI={u}" for u in uri_sans(client.x509))
+    return f'By={by};Hash={digest};Subject="{client.x509.subject.rfc4514_string()}"{uris}'
+
+
+# =====================================================================
+# ISTIO_MUTUAL server
+
+
+def test_server_presents_the_workload_certificate_and_names_the_caller(gw):
+    """The sidecar's certificate is verified against the mesh root; the
+    upstream learns the caller's SPIFFE principal (URI) and who verified it
+    (By); a forged x-forwarded-client-cert from the client is dropped."""
+    r = gw.mtls("/who", gw.certs.sleep, extra="x-forwarded-client-cert: By=spiffe://evil;URI=spiffe://evil\r\n")
+    assert r.status == 200 and r.verify_code == 0, r
+    assert uri_sans(r.leaf) == [GW_ID], r
+    e = gw.plain.last_entry(uri="/who")
+    assert e["xfcc"] == xfcc(GW_ID, gw.certs.sleep), e
+
+
+def test_plaintext_listener_drops_a_forged_client_cert_header(gw):
+    r = get(gw.g.ip4, HTTP_PORT, "/forged", "mesh.test", headers=[("x-forwarded-client-cert", "URI=spiffe://evil")])
+    assert r.status == 200, r
+    assert gw.plain.last_entry(uri="/forged")["xfcc"] == ""
+
+
+@pytest.mark.parametrize("client,counter", [
+    (None, "ssl_no_certificate"),
+    ("stranger", "ssl_fail_verify_error"),
+])
+def test_server_refuses_a_caller_outside_the_mesh(gw, client, counter):
+    before = gw.listener()
+    r = gw.mtls(f"/refused-{client}", getattr(gw.certs, client) if client else None)
+    assert r.status is None, r
+    want = {counter: before[counter] + 1, "ssl_handshake": before["ssl_handshake"]}
+    assert lgtest.settle(gw.listener, want) == want
+
+
+def test_admin_shows_the_workload_identity(gw):
+    wi = gw.g.server_info()["workload_identity"]
+    assert wi["spiffe_id"] == GW_ID and wi["source"].startswith("files ") and wi["updates"] >= 1, wi
+    assert wi["not_after"] == int(gw.certs.gw.x509.not_valid_after.timestamp()) or wi["updates"] > 1, wi
+    assert gw.g.server_info()["config"]["tls_errors"] == [], gw.g.server_info()
+
+
+# =====================================================================
+# Istio mTLS toward upstreams
+
+
+def test_istio_mutual_origination(gw):
+    """nginx verifies the gateway's SPIFFE certificate against the mesh root;
+    the gateway sends Istio's SNI and ALPN and checks nginx's identity."""
+    before = gw.cluster("reviews.mesh.test")
+    r = gw.get("reviews", "/reviews")
+    assert (r.status, r.upstream) == (200, "nginx-mesh"), r
+    e = gw.mesh.last_entry(uri="/reviews")
+    assert e["client_verify"] == "SUCCESS" and "CN=ingressgateway" in e["client_dn"], e
+    assert e["sni"] == f"outbound_.{SVC_PORT}_._.reviews.mesh.test" and e["alpn"] == "http/1.1", e
+    # The first request opens the pool's connection: one handshake.
+    want = {"ssl_handshake": before["ssl_handshake"] + 1, "upstream_cx_total": before["upstream_cx_total"] + 1}
+    assert lgtest.settle(lambda: gw.cluster("reviews.mesh.test"), want) == want
+
+
+def test_auto_mtls_follows_the_endpoint_label(gw):
+    r = gw.get("auto", "/auto")
+    assert (r.status, r.upstream) == (200, "nginx-mesh"), r
+    assert gw.mesh.last_entry(uri="/auto")["client_verify"] == "SUCCESS"
+    r = gw.get("legacy", "/legacy")
+    assert (r.status, r.upstream) == (200, "nginx-plain"), r
+    assert gw.plain.last_entry(uri="/legacy")["tls"] == ""
+
+
+def test_upstream_with_another_identity_is_refused(gw):
+    before = gw.cluster("wrongsan.mesh.test")
+    r = gw.get("wrongsan", "/wrongsan")
+    assert r.status == 503 and "connection failure" in r.text, r
+    want = {"ssl_fail_verify_san": before["ssl_fail_verify_san"] + 3}  # three connect attempts
+    assert lgtest.settle(lambda: gw.cluster("wrongsan.mesh.test"), want) == want
+
+
+# =====================================================================
+# rotation (last: it changes the identity)
+
+
+def test_replaced_identity_files_take_effect_for_new_handshakes(gw):
+    before = gw.g.server_info()["workload_identity"]["updates"]
+    install_identity(gw.identity_dir, gw.certs.gw_next)
+    assert lgtest.wait_until(lambda: gw.g.server_info()["workload_identity"]["updates"] == before + 1, 10), \
+        gw.g.server_info()
+    r = gw.mtls("/after-rotation", gw.certs.sleep)
+    assert r.status == 200 and r.verify_code == 0, r  # the intermediate came with the leaf
+    assert r.leaf.serial_number == gw.certs.gw_next.x509.serial_number, r
+    r = gw.get("reviews", "/reviews-after-rotation")
+    assert r.status == 200, r
