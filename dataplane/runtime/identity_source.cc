@@ -66,9 +66,7 @@ void IdentitySource::run() {
     if (settings_.from_files()) {
       next = clock::now() + kFilesPoll;
     } else if (current_ != nullptr && backoff == kRetryMin) {
-      // Renewal at half the lifetime, on the monotonic clock from here on.
-      const auto left = current_->renew_at() - std::chrono::system_clock::now();
-      next = clock::now() + std::max(std::chrono::duration_cast<clock::duration>(left), clock::duration::zero());
+      next = renew_at_;
     } else {
       next = clock::now() + backoff;
     }
@@ -145,7 +143,12 @@ bool IdentitySource::hand_over(std::shared_ptr<const tls::WorkloadIdentity> id, 
   }
   LG_LOG(INFO, "identity: %s from %s, valid %s to %s", id->spiffe_id.c_str(), id->source.c_str(),
          iso_time(id->not_before).c_str(), iso_time(id->not_after).c_str());
+  // Renew at half of what is left (at least a second from now: a
+  // certificate already near its end is not asked for in a tight loop).
+  const auto left = std::chrono::duration_cast<clock::duration>(id->not_after - std::chrono::system_clock::now());
+  const auto renew_in = std::max<clock::duration>(left / 2, std::chrono::seconds(1));
   std::lock_guard lock(mu_);
+  renew_at_ = clock::now() + renew_in;
   current_ = id;
   status_.spiffe_id = id->spiffe_id;
   status_.source = id->source;

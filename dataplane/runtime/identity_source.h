@@ -80,6 +80,10 @@ class IdentitySource {
   CsrFn csr_;
   std::string stamp_;  // files: sizes and mtimes last loaded
   std::shared_ptr<const tls::WorkloadIdentity> current_;
+  // Agent: when to renew current_, half of what was left when it came (a
+  // CA backdates notBefore for clock skew, so half the nominal lifetime can
+  // be due already).
+  clock::time_point renew_at_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

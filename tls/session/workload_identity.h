@@ -23,10 +23,6 @@ struct WorkloadIdentity {
   std::string source;           // for messages: "agent HOST:PORT", "files /etc/certs/..."
   std::chrono::system_clock::time_point not_before, not_after;
 
-  // Renewal is due at half the lifetime (istio-agent's default
-  // SECRET_GRACE_PERIOD_RATIO of 0.5).
-  std::chrono::system_clock::time_point renew_at() const { return not_before + (not_after - not_before) / 2; }
-
   // Checks the parts fit together: the chain parses, its leaf carries exactly
   // one spiffe:// URI SAN, the key is the leaf's, and the chain verifies to
   // one of the roots at `now`. nullptr with *error saying which part is wrong.

@@ -41,7 +41,6 @@ TEST(WorkloadIdentity, AcceptsASpiffeLeafWithItsKeyAndRoot) {
   EXPECT_EQ(id->spiffe_id, kGw);
   EXPECT_EQ(id->trust_domain, "cluster.local");
   EXPECT_LT(id->not_before, id->not_after);
-  EXPECT_EQ(id->renew_at(), id->not_before + (id->not_after - id->not_before) / 2);
 }
 
 TEST(WorkloadIdentity, AcceptsAChainThroughAnIntermediate) {
