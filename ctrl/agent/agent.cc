@@ -1,5 +1,6 @@
 #include "ctrl/agent/agent.h"
 
+#include "ctrl/agent/ca_service.h"
 #include "ctrl/agent/dir_watcher.h"
 #include "ctrl/agent/gateway_registry.h"
 #include "ctrl/agent/gateway_stream.h"
@@ -44,7 +45,19 @@ struct Agent::Impl {
         store(opts.analyze),
         registry(opts.root_namespace, [this](std::string_view l) { log(l); }),
         discovery(registry, [this] { wake(); }),
-        admin(*this) {}
+        admin(*this),
+        ca(ca_options()) {}
+
+  CaService::Options ca_options() {
+    CaService::Options o;
+    o.enabled = opts.ca != AgentOptions::CaMode::off;
+    o.policy.trust_domain = opts.trust_domain;
+    o.policy.default_ttl = opts.workload_cert_ttl;
+    o.policy.max_ttl = opts.max_workload_cert_ttl;
+    o.root_namespace = opts.root_namespace;
+    o.log = [this](std::string_view l) { log(l); };
+    return o;
+  }
 
   // AgentAdmin over the in-process API. Both calls are short (analysis of
   // the candidate, a status copy); pushes happen on the pusher thread.
@@ -110,7 +123,12 @@ struct Agent::Impl {
     auto resources = load_paths(opts.watch_dirs, d);
     ConfigChange ch = store.set_watched(std::move(resources), d);
     report("watched directories", ch);
-    if (ch.changed) wake();
+    if (ch.changed) config_changed();
+  }
+
+  void config_changed() {
+    ca.config_changed(store.current());
+    wake();
   }
 
   dv1::ApplyResponse apply(const dv1::ApplyRequest& req) {
@@ -136,7 +154,7 @@ struct Agent::Impl {
           (ch.accepted ? "would be accepted" : "would be rejected"));
     } else {
       report("apply (" + std::to_string(req.files_size()) + " file(s))", ch);
-      if (ch.changed) wake();
+      if (ch.changed) config_changed();
     }
     return out;
   }
@@ -200,6 +218,11 @@ struct Agent::Impl {
 
   bool start(std::string& error) {
     if (server) return true;
+    // The CA first: the first config read may plug in a cacerts Secret.
+    if (!ca_started) {
+      if (!ca.start(error)) return false;
+      ca_started = true;
+    }
     reload_watched();
     if (!opts.watch_dirs.empty()) {
       watcher = std::make_unique<DirWatcher>(
@@ -224,6 +247,7 @@ struct Agent::Impl {
     b.SetMaxSendMessageSize(256 << 20);
     b.RegisterService(&discovery);
     b.RegisterService(&admin);
+    b.RegisterService(&ca);
     server = b.BuildAndStart();
     if (!server || bound_port == 0) {
       error = "cannot listen on " + opts.listen + " (address in use, or not HOST:PORT?)";
@@ -270,6 +294,8 @@ struct Agent::Impl {
   GatewayRegistry registry;
   DiscoveryService discovery;
   AdminService admin;
+  CaService ca;
+  bool ca_started = false;
   std::unique_ptr<DirWatcher> watcher;
   std::unique_ptr<grpc::Server> server;  // after the services: destroyed before them
   int bound_port = 0;
@@ -293,5 +319,6 @@ dv1::ApplyResponse Agent::apply(const dv1::ApplyRequest& request) { return impl_
 dv1::ProxyStatusResponse Agent::proxy_status() const { return impl_->proxy_status(); }
 std::shared_ptr<const ConfigState> Agent::config() const { return impl_->store.current(); }
 void Agent::reload_watched() { impl_->reload_watched(); }
+std::shared_ptr<const ca::CertificateAuthority> Agent::certificate_authority() const { return impl_->ca.current(); }
 
 }  // namespace lg::ctrl

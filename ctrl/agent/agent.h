@@ -1,11 +1,13 @@
 // linegate-agent's server: config from watched directories and `linegatectl
 // apply`, validated as a whole (ctrl/agent/config_store.h), compiled per
-// gateway and pushed over the discovery stream (ctrl/proto/discovery.proto).
+// gateway and pushed over the discovery stream (ctrl/proto/discovery.proto);
+// and, on the same port, a workload CA (ctrl/agent/ca_service.h).
 // A library so tests run it in-process; main.cc only parses flags and waits
 // for a signal.
 #pragma once
 
 #include "ctrl/agent/config_store.h"
+#include "ctrl/ca/authority.h"
 #include "ctrl/proto/discovery.pb.h"
 
 #include <chrono>
@@ -24,6 +26,13 @@ struct AgentOptions {
   // Namespace of gateways whose node does not name one.
   std::string root_namespace = "istio-system";
   AnalyzeOptions analyze;
+  // Workload CA: IstioCertificateService on the same port
+  // (ctrl/agent/ca_service.h; no caller authentication, read it first).
+  enum class CaMode { self_signed, off };
+  CaMode ca = CaMode::self_signed;  // self_signed: a generated root until a cacerts Secret plugs one in
+  std::string trust_domain = "cluster.local";
+  std::chrono::seconds workload_cert_ttl{24 * 3600};           // when the CSR asks for none
+  std::chrono::seconds max_workload_cert_ttl{90 * 24 * 3600};  // longer requests are cut to this
   // One line per event (gateway connected/ACK/NACK/disconnected, config
   // accepted/rejected); called from several threads, one line at a time.
   std::function<void(std::string_view)> log;
@@ -52,6 +61,8 @@ class Agent {
   std::shared_ptr<const ConfigState> config() const;
   // Rereads the watched directories now (the watcher does this after its debounce).
   void reload_watched();
+  // The workload CA signing now; null with --ca off or before start().
+  std::shared_ptr<const ca::CertificateAuthority> certificate_authority() const;
 
  private:
   struct Impl;

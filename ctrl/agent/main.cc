@@ -1,10 +1,12 @@
 // linegate-agent: flags, logging, signals. The work is in agent.cc.
 #include "ctrl/agent/agent.h"
+#include "ctrl/ca/spiffe.h"
 #include "ctrl/crd/schema.h"
 
 #include <CLI/CLI.hpp>
 
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 #include <regex>
@@ -63,6 +65,22 @@ int main(int argc, char** argv) {
                  "Istio CRD definitions (file or directory; repeatable) for the API server's schema and CEL checks; "
                  "default: $LINEGATE_CRDS, else /etc/linegate/crds")
       ->check(CLI::ExistingPath);
+  std::string ca_mode = "self-signed";
+  app.add_option("--ca", ca_mode,
+                 "workload CA (IstioCertificateService on the --listen port): self-signed = a generated root, "
+                 "replaced by a `cacerts` Secret in the root namespace when the config has one; off = no CA. "
+                 "Callers are NOT authenticated: anyone reaching the port gets any identity of the trust domain")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"self-signed", "off"}));
+  app.add_option("--trust-domain", opts.trust_domain, "SPIFFE trust domain of the certificates the CA issues")
+      ->capture_default_str();
+  int64_t cert_ttl = opts.workload_cert_ttl.count(), max_cert_ttl = opts.max_workload_cert_ttl.count();
+  app.add_option("--workload-cert-ttl", cert_ttl, "seconds a certificate is valid when the request asks for no TTL")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{60}, int64_t{10} * 365 * 86400));
+  app.add_option("--max-workload-cert-ttl", max_cert_ttl, "longest validity the CA grants, seconds")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{60}, int64_t{10} * 365 * 86400));
   bool registry_incomplete = false;
   app.add_flag("--registry-incomplete", registry_incomplete,
                "hosts not found among the resources are warnings, not errors (the registry lives elsewhere)");
@@ -82,6 +100,21 @@ int main(int argc, char** argv) {
                  opts.root_namespace.c_str());
     return 2;
   }
+  if (max_cert_ttl < cert_ttl) {
+    std::fprintf(stderr, "linegate-agent: --max-workload-cert-ttl %lld is shorter than --workload-cert-ttl %lld\n",
+                 static_cast<long long>(max_cert_ttl), static_cast<long long>(cert_ttl));
+    return 2;
+  }
+  if (!lg::ctrl::ca::valid_trust_domain(opts.trust_domain)) {
+    std::fprintf(stderr,
+                 "linegate-agent: --trust-domain %s: not a SPIFFE trust domain (lower-case letters, digits, '.', '-', "
+                 "'_')\n",
+                 opts.trust_domain.c_str());
+    return 2;
+  }
+  opts.ca = ca_mode == "off" ? lg::ctrl::AgentOptions::CaMode::off : lg::ctrl::AgentOptions::CaMode::self_signed;
+  opts.workload_cert_ttl = std::chrono::seconds(cert_ttl);
+  opts.max_workload_cert_ttl = std::chrono::seconds(max_cert_ttl);
   if (!crds.empty()) {
     std::string error;
     if (!lg::ctrl::load_crd_schemas(crds, &error)) {

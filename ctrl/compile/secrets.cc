@@ -7,20 +7,6 @@ namespace lg::ctrl::compile {
 
 namespace {
 
-// A Secret's keys, base64-decoded from `data` and raw from `stringData`
-// (the API server folds stringData into data; manifests may use either).
-std::map<std::string, std::string> secret_data(const Resource& r) {
-  std::map<std::string, std::string> out;
-  if (const Json* data = field(r.obj, "data"); data && data->is_object())
-    for (const auto& [k, v] : data->items())
-      if (v.is_string())
-        if (auto decoded = base64_decode(v.get<std::string>())) out[k] = std::move(*decoded);
-  if (const Json* sd = field(r.obj, "stringData"); sd && sd->is_object())
-    for (const auto& [k, v] : sd->items())
-      if (v.is_string()) out[k] = v.get<std::string>();
-  return out;
-}
-
 std::string first_of(const std::map<std::string, std::string>& data, std::initializer_list<const char*> keys) {
   for (const char* k : keys)
     if (auto it = data.find(k); it != data.end() && !it->second.empty()) return it->second;
@@ -116,6 +102,18 @@ void build_secrets(Context& ctx, pb::GatewaySnapshot& snap) {
     set.use(tls.ca_credential_name(), who);
   }
   set.emit(snap);
+}
+
+std::map<std::string, std::string> secret_data(const Resource& r) {
+  std::map<std::string, std::string> out;
+  if (const Json* data = field(r.obj, "data"); data && data->is_object())
+    for (const auto& [k, v] : data->items())
+      if (v.is_string())
+        if (auto decoded = base64_decode(v.get<std::string>())) out[k] = std::move(*decoded);
+  if (const Json* sd = field(r.obj, "stringData"); sd && sd->is_object())
+    for (const auto& [k, v] : sd->items())
+      if (v.is_string()) out[k] = v.get<std::string>();
+  return out;
 }
 
 }  // namespace lg::ctrl::compile

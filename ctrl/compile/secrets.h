@@ -12,8 +12,16 @@
 
 #include "ctrl/compile/context.h"
 
+#include <map>
+#include <string>
+
 namespace lg::ctrl::compile {
 
 void build_secrets(Context& ctx, pb::GatewaySnapshot& snap);
+
+// A Secret's keys, base64-decoded from `data` and raw from `stringData`
+// (the API server folds stringData into data; manifests may use either).
+// Also read by the agent for the `cacerts` Secret (ctrl/agent/ca_service.h).
+std::map<std::string, std::string> secret_data(const Resource& r);
 
 }  // namespace lg::ctrl::compile
