@@ -77,10 +77,10 @@ int main(int argc, char** argv) {
   int64_t cert_ttl = opts.workload_cert_ttl.count(), max_cert_ttl = opts.max_workload_cert_ttl.count();
   app.add_option("--workload-cert-ttl", cert_ttl, "seconds a certificate is valid when the request asks for no TTL")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t{60}, int64_t{10} * 365 * 86400));
+      ->check(CLI::Range(int64_t{10}, int64_t{10} * 365 * 86400));
   app.add_option("--max-workload-cert-ttl", max_cert_ttl, "longest validity the CA grants, seconds")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t{60}, int64_t{10} * 365 * 86400));
+      ->check(CLI::Range(int64_t{10}, int64_t{10} * 365 * 86400));
   bool registry_incomplete = false;
   app.add_flag("--registry-incomplete", registry_incomplete,
                "hosts not found among the resources are warnings, not errors (the registry lives elsewhere)");

@@ -16,6 +16,8 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "ctrl/ca/csr.h"
+#include "ctrl/client/certificate_client.h"
 #include "ctrl/compile/compiler.h"
 #include "dataplane/admin/http_server.h"
 #include "dataplane/admin/telemetry.h"
@@ -38,16 +40,13 @@ std::string mac_text(const rte_ether_addr& mac) {
   return buf;
 }
 
-// TODO(ca): linegate-agent's CA over gRPC.
-runtime::SignFn agent_signer(const std::string&) {
-  return [](const std::string&, std::chrono::seconds, std::vector<std::string>*, std::string* error) {
-    *error = "not built yet";
-    return false;
+// linegate-agent's CA (Istio's CreateCertificate), one call at a time from
+// the identity thread.
+runtime::SignFn agent_signer(const std::string& target) {
+  return [target](const std::string& csr, std::chrono::seconds ttl, std::vector<std::string>* chain,
+                  std::string* error) {
+    return ctrl::request_certificate(target, csr, ttl.count(), std::chrono::seconds(10), *chain, *error);
   };
-}
-bool make_key_and_csr(const std::string&, std::string*, std::string*, std::string* error) {
-  *error = "not built yet";
-  return false;
 }
 
 admin::StatsView stats_source(const void* ctx) { return static_cast<const Runtime*>(ctx)->stats(); }
@@ -261,7 +260,7 @@ bool Runtime::start_identity(std::string* error) {
         if (!rejected) log_tls_errors();
         return rejected;
       },
-      agent_signer(b_.agent.address), make_key_and_csr);
+      agent_signer(b_.agent.address), ctrl::ca::make_key_and_csr);
   return identity_->start(error);
 }
 

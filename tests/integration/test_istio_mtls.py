@@ -16,10 +16,14 @@ root-cert.pem), against real peers on the kernel side of the tap:
      legacy.test    auto mTLS, but the endpoint is labelled tlsMode disabled: plain text
      wrongsan.test  ISTIO_MUTUAL, the ServiceEntry names another identity: 503 UF
 
-The identity files are replaced in the last test: new handshakes present
-the new certificate.
+The identity files are replaced in a later test: new handshakes present
+the new certificate. The last test takes the identity from linegate-agent's
+CA instead (Istio's plug-in `cacerts` Secret, the test PKI's intermediate),
+with certificates short enough to see a renewal.
 """
+import base64
 import hashlib
+import json
 import os
 import shutil
 
@@ -29,8 +33,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtensionOID
 
 import lgtest
+from agent_tools import AgentProcess
 from http_peers import NginxUpstream, crd, dest, destination_rule, docs, get, http_server, start_http_gateway, \
-    virtual_service
+    virtual_service, wait_config_applied, write_config
 from tls_peers import Pki, gateway, http_request_bytes, https_server, s_client
 
 pytestmark = pytest.mark.usefixtures("linegate_env")
@@ -247,3 +252,65 @@ def test_replaced_identity_files_take_effect_for_new_handshakes(gw):
     assert r.leaf.serial_number == gw.certs.gw_next.x509.serial_number, r
     r = gw.get("reviews", "/reviews-after-rotation")
     assert r.status == 200, r
+
+
+# =====================================================================
+# the identity from linegate-agent's CA
+
+
+def cacerts_secret(pki: Pki) -> str:
+    """Istio's plug-in CA layout: the intermediate signs, the root anchors."""
+    data = {"ca-cert.pem": pki.intermediate.cert_pem, "ca-key.pem": pki.intermediate.key_pem,
+            "cert-chain.pem": pki.intermediate.cert_pem + pki.ca.cert_pem, "root-cert.pem": pki.ca.cert_pem}
+    return json.dumps({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "cacerts", "namespace": NS},
+                       "type": "Opaque", "data": {k: base64.b64encode(v).decode() for k, v in data.items()}}) + "\n"
+
+
+def test_certificate_from_the_agent_ca_serves_and_is_renewed(linegate_env, tmp_path, certs):
+    """The gateway sends a CSR for spiffe://cluster.local/ns/istio-system/sa/
+    ingressgateway; the agent signs it with the plugged-in intermediate for
+    10 s (its maximum here); the gateway serves ISTIO_MUTUAL with it and asks
+    again at half of what was left."""
+    watch = tmp_path / "watch"
+    watch.mkdir()
+    agent = AgentProcess(tmp_path / "agent.log", [watch], debounce_ms=20,
+                         extra=["--workload-cert-ttl", "10", "--max-workload-cert-ttl", "10"]).start()
+    factory = lgtest.Factory(tmp_path / "gw")
+    plain = None
+    try:
+        g = factory.create(extra_top={"tcp": {"time_wait_ms": 0}, "agent": agent.bootstrap(),
+                                      "identity": {"service_account": "ingressgateway"}})
+        # The cacerts Secret comes with the config (until then the agent
+        # signs with a root of its own).
+        write_config(watch / "config.yaml", docs(config(g.peer4), cacerts_secret(certs.pki)))
+        assert agent.wait_log(r"CA: loaded Secret istio-system/cacerts", 10), agent.log()
+        g.start()
+        g.configure_kernel()
+        wait_config_applied(g, "")
+        plain = NginxUpstream(g.workdir, g.peer4, NGINX_PLAIN, "plain")
+
+        def identity() -> dict:
+            return g.server_info()["workload_identity"]
+
+        assert lgtest.wait_until(lambda: identity()["spiffe_id"] == GW_ID, 10), (identity(), g.log_text())
+        wi = identity()
+        assert wi["source"] == f"agent {agent.address}" and wi["not_after"] - wi["not_before"] <= 10 + 60, wi
+
+        def call(target: str):
+            r = s_client(g.ip4, MTLS_PORT, None, "-CAfile", str(certs.root.cert), "-cert", str(certs.sleep.chain),
+                         "-key", str(certs.sleep.key), request=http_request_bytes("mesh.test", target))
+            assert r.status == 200 and r.verify_code == 0, r
+            assert uri_sans(r.leaf) == [GW_ID] and r.leaf.issuer == certs.pki.intermediate.x509.subject, r
+            return r.leaf.serial_number
+
+        first = call("/from-agent")
+        assert plain.last_entry(uri="/from-agent")["xfcc"].startswith(f"By={GW_ID};"), plain.entries()[-1:]
+        updates = identity()["updates"]
+        assert lgtest.wait_until(lambda: identity()["updates"] > updates, 15), (identity(), g.log_text())
+        assert call("/renewed") != first
+        assert agent.wait_log(r"CA: issued " + GW_ID), agent.log()
+    finally:
+        if plain is not None:
+            plain.close()
+        factory.cleanup()
+        agent.stop()
