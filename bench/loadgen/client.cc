@@ -1,5 +1,7 @@
 #include "bench/loadgen/client.h"
 
+#include "dataplane/tls/tls_worker.h"
+
 #include <arpa/inet.h>
 #include <rte_cycles.h>
 
@@ -18,8 +20,9 @@ constexpr double kCloseSeconds = 1;    // then connections get this long to clos
 const tcp::AppOps Client::kOps = {nullptr, &Client::on_connected, &Client::on_readable, &Client::on_writable,
                                   &Client::on_closed};
 
-Client::Client(const ClientOptions& o, tcp::TcpStack& s, TimerWheel& timers, Live& live, uint64_t tsc_hz)
-    : o_(o), s_(s), timers_(timers), live_(live), hz_(tsc_hz) {}
+Client::Client(const ClientOptions& o, tcp::TcpStack& s, TimerWheel& timers, Live& live, uint64_t tsc_hz,
+               const ClientTls* tls)
+    : o_(o), s_(s), tls_(tls), timers_(timers), live_(live), hz_(tsc_hz) {}
 
 Client::~Client() {
   for (uint32_t i = 0; i < nslots_; ++i) timers_.cancel(slots_[i].timer);
@@ -147,6 +150,11 @@ void Client::begin(Slot& s, uint64_t intended) {
 void Client::connect(Slot& s) {
   s.state = SlotState::connecting;
   s.conn = s_.connect_routed(o_.family, o_.addr, o_.port, &kOps, &s);
+  if (s.conn != nullptr && tls_ != nullptr &&
+      !tls_->worker->attach_client(s.conn, *tls_->context, tls_->sni, tls_->stats_id, o_.timeout_ms)) {
+    s_.abort(s.conn);  // no TLS channel free
+    s.conn = nullptr;
+  }
   if (s.conn == nullptr) {
     // No route, or the connection table / local ports are exhausted.
     s.state = SlotState::backoff;

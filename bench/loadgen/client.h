@@ -21,7 +21,23 @@
 #include "dataplane/timer/timer_wheel.h"
 #include "l7/http1/http1.h"
 
+namespace lg::tlsterm {
+class TlsWorker;
+}
+namespace lg::tls {
+class ClientContext;
+}
+
 namespace lg::bench {
+
+// --tls: a client TLS channel under each connection; the handshake is part
+// of connecting (the client hears "connected" once it is done).
+struct ClientTls {
+  tlsterm::TlsWorker* worker = nullptr;
+  const tls::ClientContext* context = nullptr;
+  std::string sni;
+  uint32_t stats_id = 0;  // the counters its handshakes go to
+};
 
 struct ClientResults {
   Histogram latency;  // measured window only, ns
@@ -41,7 +57,9 @@ struct ClientResults {
 
 class Client {
  public:
-  Client(const ClientOptions& o, tcp::TcpStack& s, TimerWheel& timers, Live& live, uint64_t tsc_hz);
+  // tls: null for plain TCP; else it outlives the client.
+  Client(const ClientOptions& o, tcp::TcpStack& s, TimerWheel& timers, Live& live, uint64_t tsc_hz,
+         const ClientTls* tls = nullptr);
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
@@ -120,6 +138,7 @@ class Client {
 
   ClientOptions o_;
   tcp::TcpStack& s_;
+  const ClientTls* tls_;
   TimerWheel& timers_;
   Live& live_;
   uint64_t hz_;

@@ -5,6 +5,7 @@
 
 #include <signal.h>
 
+#include "dataplane/config/tls_inputs.h"
 #include "dataplane/tcp/settings.h"
 
 namespace lg::bench {
@@ -47,10 +48,60 @@ bool Generator::init(std::string* error) {
     if (!responder_->init(error)) return false;
   }
   if (o.client) {
-    client_ = std::make_unique<Client>(*o.client, tcp_, timers_, live_, cfg_.tsc_hz);
+    if (o.client->tls.enabled && !init_tls(*o.client, error)) return false;
+    client_ = std::make_unique<Client>(*o.client, tcp_, timers_, live_, cfg_.tsc_hz, tls_ ? &client_tls_ : nullptr);
     if (!client_->init(error)) return false;
   }
   return true;
+}
+
+bool Generator::init_tls(const ClientOptions& c, std::string* error) {
+  const TlsClientOptions& o = c.tls;
+  tls::ClientTlsConfig config;
+  if (!o.cert_file.empty()) {
+    tls::CertificateKey ck{"--tls-cert " + o.cert_file, {}, {}};
+    if (!config::read_file(o.cert_file, &ck.cert_chain_pem, error) ||
+        !config::read_file(o.key_file, &ck.private_key_pem, error))
+      return false;
+    config.certificate = std::move(ck);
+  }
+  // A load generator checks what it is told to: the chain with --tls-ca,
+  // nothing without (as wrk and h2load).
+  config.insecure_skip_verify = o.ca_file.empty();
+  if (!o.ca_file.empty() && !config::read_file(o.ca_file, &config.ca_pem, error)) return false;
+  config.min_version = o.min_version == "1.3" ? tls::Version::tls13 : tls::Version::tls12;
+  config.max_version = o.max_version == "1.2" ? tls::Version::tls12 : tls::Version::tls13;
+  config.cipher_suites = o.ciphers;
+  if (c.mode == Mode::http || c.mode == Mode::http_close) config.alpn = {"http/1.1"};
+  tls_context_ = tls::ClientContext::build(config, error);
+  if (!tls_context_) return false;
+  const Bootstrap& b = cfg_.options->bootstrap;
+  tls_registry_ = std::make_unique<upstream::UpstreamRegistry>(1, 1, 1);
+  client_tls_ = {nullptr, tls_context_.get(), o.sni, tls_registry_->cluster_id("target")};
+  tlsterm::TlsWorkerConfig tc;
+  tc.record_offload = o.record_offload;
+  tc.record_buffers = b.tls.record_buffers;
+  tc.max_connections = b.tls.max_connections;
+  tc.hello_timeout_ms = c.timeout_ms;
+  tls_ = std::make_unique<tlsterm::TlsWorker>(tc, 0, tcp_, timers_, *tls_registry_, cfg_.tsc_hz);
+  if (!tls_->ok()) {
+    *error = "cannot create the TLS record buffer pool (" + std::to_string(tc.record_buffers) + " buffers)";
+    return false;
+  }
+  client_tls_.worker = tls_.get();
+  return true;
+}
+
+std::vector<std::pair<std::string, uint64_t>> Generator::tls_counters() const {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  if (!tls_registry_) return out;
+  const std::span<const upstream::StatInfo> info = upstream::cluster_stat_info();
+  for (const auto& c : tls_registry_->cluster_totals())
+    for (size_t i = 0; i < c.values.size() && i < info.size(); ++i) {
+      const std::string_view name = info[i].name;
+      if (name.starts_with("ssl_")) out.emplace_back(std::string(name), static_cast<uint64_t>(c.values[i]));
+    }
+  return out;
 }
 
 sigset_t wakeup_signals() {
@@ -94,6 +145,7 @@ int Generator::run() {
     }
     work += timers_.advance(start);
     if (client_) work += client_->poll(start);
+    if (tls_) work += tls_->flush(nullptr);  // records in bursts, before the TX flush
     net_.flush();
     cfg_.pollers->quiescent(0);
     counter_add(loop.iterations);

@@ -20,7 +20,10 @@
 #include "dataplane/net/net_worker.h"
 #include "dataplane/tcp/stack.h"
 #include "dataplane/timer/timer_wheel.h"
+#include "dataplane/tls/tls_worker.h"
+#include "dataplane/upstream/registry.h"
 #include "drivers/pollers.h"
+#include "tls/session/client_context.h"
 
 namespace lg::bench {
 
@@ -46,9 +49,12 @@ class Generator {
   const Client* client() const { return client_.get(); }
   const Responder* responder() const { return responder_.get(); }
   uint64_t total_cycles() const { return total_cycles_; }
+  // --tls: the client's handshake counters (Envoy's ssl.* names), summed.
+  std::vector<std::pair<std::string, uint64_t>> tls_counters() const;
 
  private:
   int run();
+  bool init_tls(const ClientOptions& c, std::string* error);
 
   GeneratorConfig cfg_;
   LcoreCounters& counters_;
@@ -56,6 +62,11 @@ class Generator {
   TimerWheel timers_;
   net::NetWorker net_;
   tcp::TcpStack tcp_;
+  // --tls: counters (one "cluster", the target), the context, the channels.
+  std::unique_ptr<upstream::UpstreamRegistry> tls_registry_;
+  std::unique_ptr<tls::ClientContext> tls_context_;
+  std::unique_ptr<tlsterm::TlsWorker> tls_;
+  ClientTls client_tls_;
   std::unique_ptr<Client> client_;
   std::unique_ptr<Responder> responder_;
   uint64_t total_cycles_ = 0;

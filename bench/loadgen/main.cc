@@ -221,6 +221,7 @@ int run(const Options& o) {
     f.total_cycles = gen.total_cycles();
     f.busy_cycles = counters.worker(0).loop.busy_cycles;
     f.counters = &counters.worker(0);
+    f.tls = gen.tls_counters();
     const nlohmann::ordered_json j = report_json(f);
     fputs(summary_table(j).c_str(), stdout);
     fflush(stdout);

@@ -31,6 +31,19 @@ struct StatusWeight {
   uint32_t weight = 1;
 };
 
+// HTTPS (and TLS over the TCP modes): the client's side of the gateway's
+// own TLS (dataplane/tls client channels, records on IPsec-MB), so the
+// generator's cost per request stays small next to the target's.
+struct TlsClientOptions {
+  bool enabled = false;
+  std::string sni;                     // "" = the first --host, else none
+  std::string ca_file;                 // verify the server (chain only; "" = no verification, as wrk)
+  std::string cert_file, key_file;     // a client certificate (MUTUAL)
+  std::string min_version = "1.2", max_version = "1.3";
+  std::vector<std::string> ciphers;    // TLS 1.2 suites, OpenSSL names ([] = the default AEAD list)
+  bool record_offload = true;          // false: OpenSSL's record layer
+};
+
 struct ClientOptions {
   std::string target_text;  // as given, for reports
   uint8_t family = 4;
@@ -47,6 +60,7 @@ struct ClientOptions {
   std::vector<std::string> headers;  // "Name: value"
   uint32_t request_bytes = 0;
   uint32_t timeout_ms = 10000;
+  TlsClientOptions tls;
 };
 
 struct ResponderOptions {

@@ -114,6 +114,12 @@ json report_json(const RunFigures& f) {
                     {"cycles_per_request", ratio(static_cast<double>(window_busy), static_cast<double>(r->requests))},
                     {"run_busy_cycles", f.busy_cycles},
                     {"run_total_cycles", f.total_cycles}};
+    if (c.tls.enabled) {
+      json tls = {{"sni", c.tls.sni}, {"verify", !c.tls.ca_file.empty()}, {"client_certificate", !c.tls.cert_file.empty()},
+                  {"record_offload", c.tls.record_offload}};
+      for (const auto& [name, n] : f.tls) tls[name] = n;
+      j["tls"] = tls;
+    }
   } else {
     j["loadgen"] = {{"tsc_hz", f.tsc_hz}, {"run_busy_cycles", f.busy_cycles}, {"run_total_cycles", f.total_cycles}};
   }
@@ -190,6 +196,13 @@ std::string summary_table(const json& j) {
     const json& c = j["connections"];
     row("connections", "opened " + std::to_string(c["opened"].get<uint64_t>()) + "  failed " +
                            std::to_string(c["failed"].get<uint64_t>()));
+    if (j.contains("tls")) {
+      const json& t = j["tls"];
+      row("tls", "handshakes " + std::to_string(t.value("ssl_handshake", uint64_t{0})) + " (" +
+                     std::to_string(t.value("ssl_offloaded", uint64_t{0})) + " offloaded)  errors " +
+                     std::to_string(t.value("ssl_connection_error", uint64_t{0})) + "  timeouts " +
+                     std::to_string(t.value("ssl_handshake_timeout", uint64_t{0})));
+    }
     const json& g = j["loadgen"];
     row("generator", num("busy %.1f%% of its core", 100 * g["busy_fraction"].get<double>()) +
                          (bulk ? std::string() : num(", %.0f cycles per request", g["cycles_per_request"].get<double>())));

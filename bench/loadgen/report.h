@@ -22,6 +22,7 @@ struct RunFigures {
   uint64_t total_cycles = 0;  // the generator lcore's whole run
   uint64_t busy_cycles = 0;   // of which passes that found work
   const LcoreCounters* counters = nullptr;  // the generator's network layer and TCP stack
+  std::vector<std::pair<std::string, uint64_t>> tls;  // --tls: ssl_* counters of the client's handshakes
 };
 
 nlohmann::ordered_json report_json(const RunFigures& f);
