@@ -976,7 +976,9 @@ def version_of(cmd: list) -> str:
     return text[0].strip() if text else "?"
 
 
-def environment(b: Bench) -> dict:
+def machine_environment() -> dict:
+    """Date, CPU, kernel and the repository's commit: the part of a result's
+    environment every bench script records."""
     model = "?"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):
@@ -985,9 +987,13 @@ def environment(b: Bench) -> dict:
     commit = version_of(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])
     dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
                            capture_output=True, text=True).stdout.strip()
-    env = {"date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-           "cpu_model": model, "cpus": os.cpu_count(), "commit": commit + ("+dirty" if dirty else ""),
-           "kernel": os.uname().release,
+    return {"date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+            "cpu_model": model, "cpus": os.cpu_count(), "commit": commit + ("+dirty" if dirty else ""),
+            "kernel": os.uname().release}
+
+
+def environment(b: Bench) -> dict:
+    env = {**machine_environment(),
            "linegate": version_of([b.linegate, "--version"]),
            "loadgen": version_of([b.loadgen, "--version"])}
     if "nginx" in b.a.only:
