@@ -207,17 +207,22 @@ def proc_tree(root: int) -> list[int]:
     return out
 
 
-def cpu_ticks(pids: list[int]) -> int:
-    """utime + stime (fields 14, 15 of proc(5)), all threads, in clock ticks."""
-    total = 0
+def cpu_ticks_split(pids: list[int]) -> tuple[int, int]:
+    """(utime, stime) (fields 14, 15 of proc(5)), all threads, in clock ticks."""
+    user = system = 0
     for p in pids:
         try:
             stat = Path(f"/proc/{p}/stat").read_text()
         except OSError:
             continue
         f = stat[stat.rindex(")") + 2:].split()
-        total += int(f[11]) + int(f[12])
-    return total
+        user, system = user + int(f[11]), system + int(f[12])
+    return user, system
+
+
+def cpu_ticks(pids: list[int]) -> int:
+    """utime + stime, all threads, in clock ticks."""
+    return sum(cpu_ticks_split(pids))
 
 
 WORKER_THREADS = ("rte-worker", "lcore-worker")  # DPDK's names for worker lcore threads

@@ -40,10 +40,20 @@ Server CPU cycles per handshake:
             × the TSC rate linegate reports (tsc_hz) / handshakes in its
             access log (one line per connection: s_time sends one request
             per connection), as bench/compare.py does for kernel proxies.
-handshakes/s per core = tsc_hz / cycles per handshake. The clients' own
-rate (s_time's connection count / its wall time) is recorded too; it is
-usually the clients' limit, not the server's: they verify the server's
-signature (ECDSA verify costs more than sign) on one shared CPU.
+handshakes/s per core = tsc_hz / cycles per handshake.
+
+The same on the scheduler's clock (on-CPU ns from /proc/.../schedstat ×
+tsc_hz / handshakes): linegate's worker thread, all nginx processes. Busy
+cycles are TSC time, so they keep counting while the worker is preempted
+inside a busy pass; on-CPU time does not, but for linegate it holds the idle
+polls (a tap read() every idle_sleep_us). Each linegate start measures its
+idle worker's on-CPU share for 1 s; "less idle polls (est.)" subtracts that
+share of the phase's off-CPU time.
+
+The clients' own rate (their connections / the wall time around the s_time
+processes) is recorded too; it is usually the clients' limit, not the
+server's: they verify the server's signature (ECDSA verify costs more than
+sign) and run on one CPU shared with whatever else the machine does.
 
 Accounting differences (docs/performance.md discusses them): linegate's
 busy cycles include the tap PMD's read()/write() system calls and any time
@@ -92,6 +102,7 @@ NGINX_ADDR = "127.0.0.1"
 REQUEST = b"GET / HTTP/1.0\r\n\r\n"  # what s_time -www / sends
 CLIENT_SLACK = 30.0  # s_time start-up and exit beyond --duration
 LOG_FLUSH_S = 0.4    # nginx's access log buffer is flushed every 100 ms
+IDLE_SAMPLE_S = 1.0  # linegate's idle worker: on-CPU time of its idle polls
 
 
 # ---------------------------------------------------------------- configs
@@ -233,6 +244,9 @@ class Run:
         if cfg.get("update_success", 0) < 1 or cfg.get("last_error"):
             raise Failure(f"linegate did not apply {self.out / 'linegate-istio'}: {cfg}\n{log_tail(g.log_path)}")
         g.worker_clock = WorkerClock(g.proc.pid)
+        w0 = g.worker_clock.read()
+        time.sleep(IDLE_SAMPLE_S)
+        g.idle_on_cpu_fraction = (g.worker_clock.read()["on_cpu_s"] - w0["on_cpu_s"]) / IDLE_SAMPLE_S
         return g
 
     def stop_linegate(self, g: PinnedLinegate):
@@ -320,7 +334,7 @@ class Run:
         if g:
             c0, w0 = linegate_counters(g), g.worker_clock.read()
         else:
-            ticks0, lines0 = compare.cpu_ticks(pids), len(self.nginx_log_lines())
+            ticks0, lines0 = compare.cpu_ticks_split(pids), len(self.nginx_log_lines())
         t0 = time.monotonic()
         client = self.run_clients(key, addr, port, rep, server, mode)
         wall = time.monotonic() - t0
@@ -334,19 +348,29 @@ class Run:
             d = {c: c1[key][c] - c0[key][c] for c in c0[key]}
             cycles = c1["busy_cycles"] - c0["busy_cycles"]
             worker = {k: w1[k] - w0[k] for k in w1}
+            # Idle polls (a tap read() every idle_sleep_us) are on-CPU time too: an estimate of them, from
+            # the idle worker measured before the phases, over the time the worker was not on the CPU.
+            idle_s = g.idle_on_cpu_fraction * max(0.0, wall - worker["on_cpu_s"] - worker["runqueue_wait_s"])
             row.update(handshakes=d["ssl_handshake"], reused=d["ssl_session_reused"],
                        errors=d["ssl_connection_error"], server_cycles=cycles, worker_thread=worker,
                        server_on_cpu_s=worker["on_cpu_s"], server_runqueue_wait_s=worker["runqueue_wait_s"],
+                       server_user_s=worker["user_s"], server_system_s=worker["system_s"],
+                       idle_on_cpu_fraction=g.idle_on_cpu_fraction, idle_polls_on_cpu_s_est=idle_s,
+                       on_cpu_less_idle_cycles_per_handshake_est=(worker["on_cpu_s"] - idle_s) * c1["tsc_hz"] / d[
+                           "ssl_handshake"] if d["ssl_handshake"] else None,
                        how="worker busy_cycles / listener ssl_handshake (admin /stats?format=json)")
         else:
-            ticks1 = compare.cpu_ticks(proc_tree(nginx.pid))
+            ticks1 = compare.cpu_ticks_split(proc_tree(nginx.pid))
             time.sleep(LOG_FLUSH_S)
             lines = self.nginx_log_lines()[lines0:]
             mine = [x.split() for x in lines if x.startswith(f"{port} ")]
-            cpu_s = (ticks1 - ticks0) / os.sysconf("SC_CLK_TCK")
+            tick = os.sysconf("SC_CLK_TCK")
+            user_s, system_s = (ticks1[0] - ticks0[0]) / tick, (ticks1[1] - ticks0[1]) / tick
+            cpu_s = user_s + system_s
             row.update(handshakes=len(mine), reused=sum(1 for x in mine if x[-1] == "r"),
                        tls13=sum(1 for x in mine if x[1] == "TLSv1.3"), errors=None,
-                       server_cpu_s=cpu_s, server_cycles=cpu_s * self.tsc_hz,
+                       server_cpu_s=cpu_s, server_user_s=user_s, server_system_s=system_s,
+                       server_cycles=cpu_s * self.tsc_hz,
                        how="nginx user+system time (/proc/<pid>/stat) × tsc_hz / access-log lines")
         hs = row["handshakes"]
         row["cycles_per_handshake"] = row["server_cycles"] / hs if hs else None
@@ -469,16 +493,19 @@ def summarize(r: Run, command: str) -> dict:
             cell = {"key": key, "key_name": KEYS[key][1], "mode": mode}
             rows = {s: [x for x in r.rows if (x["server"], x["key"], x["mode"]) == (s, key, mode)] for s in servers}
             for server, rs in rows.items():
-                cell[server] = {f: med_range([x[f] for x in rs]) for f in
-                                ("cycles_per_handshake", "handshakes_per_s_per_core", "on_cpu_cycles_per_handshake")}
+                cell[server] = {f: med_range([x.get(f) for x in rs]) for f in
+                                ("cycles_per_handshake", "handshakes_per_s_per_core", "on_cpu_cycles_per_handshake",
+                                 "on_cpu_less_idle_cycles_per_handshake_est") if f in rs[0]}
                 cell[server].update(client_handshakes_per_s=med_range([x["client"]["rate"] for x in rs]),
                                     handshakes=[x["handshakes"] for x in rs], reused=[x["reused"] for x in rs])
             if len(servers) == 2:
                 # linegate / nginx within each repetition (the two ran minutes apart, not hours).
                 pairs = list(zip(rows["linegate"], rows["nginx"]))
-                for f in ("cycles_per_handshake", "on_cpu_cycles_per_handshake"):
-                    cell[f"linegate_over_nginx_{f}"] = med_range([lg[f] / ng[f] for lg, ng in pairs
-                                                                  if lg[f] and ng[f]])
+                for f, nf in (("cycles_per_handshake", "cycles_per_handshake"),
+                              ("on_cpu_cycles_per_handshake", "on_cpu_cycles_per_handshake"),
+                              ("on_cpu_less_idle_cycles_per_handshake_est", "on_cpu_cycles_per_handshake")):
+                    cell[f"linegate_over_nginx_{f}"] = med_range([lg[f] / ng[nf] for lg, ng in pairs
+                                                                  if lg[f] and ng[nf]])
             cells.append(cell)
     env = {**compare.machine_environment(), "openssl": compare.version_of(["openssl", "version"])}
     if "linegate" in a.only:
@@ -517,17 +544,21 @@ def tables(s: dict) -> list[str]:
     head1, head2, rows1, rows2 = ["key", "handshake"], ["key", "handshake"], [], []
     for x in servers:
         head1 += [f"{x} cycles/handshake", f"{x} handshakes/s/core"]
-        head2 += [f"{x} on-CPU cycles/handshake"]
+        head2 += [f"{x} on-CPU cycles/handshake"] + (["linegate less idle polls (est.)"] if x == "linegate" else [])
     head1 += ["linegate/nginx cycles"] if both else []
-    head2 += (["linegate/nginx on-CPU"] if both else []) + [f"{x} clients' handshakes/s" for x in servers]
+    head2 += (["linegate/nginx on-CPU", "less idle polls (est.)"] if both else []) + \
+        [f"{x} clients' handshakes/s" for x in servers]
     for c in s["cells"]:
         r1, r2 = [c["key_name"], c["mode"]], [c["key_name"], c["mode"]]
         for x in servers:
             r1 += [mr(c[x]["cycles_per_handshake"]), mr(c[x]["handshakes_per_s_per_core"])]
             r2 += [mr(c[x]["on_cpu_cycles_per_handshake"])]
+            if x == "linegate":
+                r2.append(mr(c[x]["on_cpu_less_idle_cycles_per_handshake_est"]))
         if both:
             r1.append(mr(c["linegate_over_nginx_cycles_per_handshake"], ".2f", "×"))
-            r2.append(mr(c["linegate_over_nginx_on_cpu_cycles_per_handshake"], ".2f", "×"))
+            r2 += [mr(c["linegate_over_nginx_on_cpu_cycles_per_handshake"], ".2f", "×"),
+                   mr(c["linegate_over_nginx_on_cpu_less_idle_cycles_per_handshake_est"], ".2f", "×")]
         r2 += [mr(c[x]["client_handshakes_per_s"]) for x in servers]
         rows1.append(r1)
         rows2.append(r2)
