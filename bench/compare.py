@@ -207,17 +207,22 @@ def proc_tree(root: int) -> list[int]:
     return out
 
 
-def cpu_ticks(pids: list[int]) -> int:
-    """utime + stime (fields 14, 15 of proc(5)), all threads, in clock ticks."""
-    total = 0
+def cpu_ticks_split(pids: list[int]) -> tuple[int, int]:
+    """(utime, stime) (fields 14, 15 of proc(5)), all threads, in clock ticks."""
+    user = system = 0
     for p in pids:
         try:
             stat = Path(f"/proc/{p}/stat").read_text()
         except OSError:
             continue
         f = stat[stat.rindex(")") + 2:].split()
-        total += int(f[11]) + int(f[12])
-    return total
+        user, system = user + int(f[11]), system + int(f[12])
+    return user, system
+
+
+def cpu_ticks(pids: list[int]) -> int:
+    """utime + stime, all threads, in clock ticks."""
+    return sum(cpu_ticks_split(pids))
 
 
 WORKER_THREADS = ("rte-worker", "lcore-worker")  # DPDK's names for worker lcore threads
@@ -976,7 +981,9 @@ def version_of(cmd: list) -> str:
     return text[0].strip() if text else "?"
 
 
-def environment(b: Bench) -> dict:
+def machine_environment() -> dict:
+    """Date, CPU, kernel and the repository's commit: the part of a result's
+    environment every bench script records."""
     model = "?"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):
@@ -985,9 +992,13 @@ def environment(b: Bench) -> dict:
     commit = version_of(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])
     dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
                            capture_output=True, text=True).stdout.strip()
-    env = {"date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-           "cpu_model": model, "cpus": os.cpu_count(), "commit": commit + ("+dirty" if dirty else ""),
-           "kernel": os.uname().release,
+    return {"date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+            "cpu_model": model, "cpus": os.cpu_count(), "commit": commit + ("+dirty" if dirty else ""),
+            "kernel": os.uname().release}
+
+
+def environment(b: Bench) -> dict:
+    env = {**machine_environment(),
            "linegate": version_of([b.linegate, "--version"]),
            "loadgen": version_of([b.loadgen, "--version"])}
     if "nginx" in b.a.only:
