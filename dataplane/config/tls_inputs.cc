@@ -28,6 +28,15 @@ bool read_file(const std::string& path, std::string* out, std::string* error) {
   return true;
 }
 
+bool workload_certificate(const tls::WorkloadIdentity* id, tls::CertificateKey* out, std::string* error) {
+  if (id == nullptr) {
+    *error = "ISTIO_MUTUAL needs the gateway's workload certificate, which it does not have (yet)";
+    return false;
+  }
+  *out = {"workload certificate " + id->spiffe_id, id->cert_chain_pem, id->private_key_pem};
+  return true;
+}
+
 tls::Version tls_version(pb::TlsVersion v, tls::Version fallback) {
   switch (v) {
     case pb::TLSV1_2:

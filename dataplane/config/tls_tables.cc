@@ -3,7 +3,6 @@
 
 #include "dataplane/config/tls_inputs.h"
 #include "dataplane/config/tls_servers.h"
-#include "tls/session/workload_identity.h"
 
 namespace lg::config {
 namespace pb = linegate::snapshot::v1;
@@ -61,11 +60,7 @@ bool credential_config(const Snapshot& s, const pb::ServerTls& t, tls::ServerTls
 // certificates required and checked against the mesh's roots (Istio's
 // gateway mTLS from sidecars or other meshes' gateways).
 bool istio_mutual_config(const tls::WorkloadIdentity* id, tls::ServerTlsConfig* c, std::string* error) {
-  if (id == nullptr) {
-    *error = "ISTIO_MUTUAL needs the gateway's workload certificate, which it does not have (yet)";
-    return false;
-  }
-  c->certificates.push_back({"workload certificate " + id->spiffe_id, id->cert_chain_pem, id->private_key_pem});
+  if (!workload_certificate(id, &c->certificates.emplace_back(), error)) return false;
   c->client_certificate = tls::ClientCertificate::required;
   c->client_ca_pem = id->roots_pem;
   return true;

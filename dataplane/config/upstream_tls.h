@@ -42,9 +42,9 @@ std::shared_ptr<const UpstreamTls> build_upstream_tls(const Snapshot& s, const R
 
 // The TLS a connection to endpoint `ei` of cluster ci originates, or null
 // when it sends plain text. A cluster whose context did not build has an
-// entry with no context (refuse its requests rather than send them in plain
-// text). ei = kNone: what the cluster does before an endpoint is picked
-// (null for auto mTLS, which depends on the endpoint).
+// entry with no context for every endpoint (refuse its requests rather than
+// send them in plain text), so ei = kNone tells that before an endpoint is
+// picked.
 const UpstreamTlsCluster* origination(const RuntimeTables& t, uint32_t ci, uint32_t ei);
 
 // Every TLS context of these tables that could not be built (servers and

@@ -46,10 +46,6 @@ bool client_config(const Snapshot& s, const pb::Cluster& cl, tls::ClientTlsConfi
     if (c->ca_pem.empty() && !t.ca_certificates().empty() && !read_file(t.ca_certificates(), &c->ca_pem, error))
       return false;
   }
-  const auto& sans = t.subject_alt_names();
-  if (!tls::parse_peer_requirements(std::vector<std::string>(sans.begin(), sans.end()), {}, {},
-                                    &c->server_requirements, error))
-    return false;
   return true;
 }
 
@@ -63,17 +59,8 @@ bool http_family(int protocol) {
 // a PERMISSIVE sidecar tells its mesh's mTLS from the application's own TLS.
 bool istio_mutual_config(const pb::Cluster& cl, const tls::WorkloadIdentity* id, tls::ClientTlsConfig* c,
                          std::string* error) {
-  if (id == nullptr) {
-    *error = "ISTIO_MUTUAL needs the gateway's workload certificate, which it does not have (yet)";
-    return false;
-  }
-  c->certificate = tls::CertificateKey{"workload certificate " + id->spiffe_id, id->cert_chain_pem,
-                                       id->private_key_pem};
+  if (!workload_certificate(id, &c->certificate.emplace(), error)) return false;
   c->ca_pem = id->roots_pem;
-  const auto& sans = cl.policy().tls().subject_alt_names();
-  if (!tls::parse_peer_requirements(std::vector<std::string>(sans.begin(), sans.end()), {}, {},
-                                    &c->server_requirements, error))
-    return false;
   // Envoy's istio.alpn override: HTTP/1.1 upstreams, else Istio's TCP list.
   c->alpn = http_family(cl.protocol()) ? std::vector<std::string>{"istio-http/1.1", "istio", "http/1.1"}
                                        : std::vector<std::string>{"istio-peer-exchange", "istio"};
@@ -104,27 +91,24 @@ std::shared_ptr<const UpstreamTls> build_upstream_tls(const Snapshot& s, const R
         out->istio_endpoint[cs.endpoint_first + static_cast<uint32_t>(j)] = cl.endpoints(j).tls_mode() == "istio";
     }
     tls::ClientTlsConfig config;
+    bool ok;
     if (tls.mode() == pb::UPSTREAM_TLS_ISTIO_MUTUAL) {
       // The compiler set Istio's SNI (outbound_.<port>_.<subset>_.<host>)
       // and the service's identities; the peer's name is its SPIFFE ID, so
       // there is no host name to check.
       u.sni = tls.sni();
-      if (!istio_mutual_config(cl, identity, &config, &u.error)) {
-        u.error = who + ": " + u.error;
-        continue;
-      }
+      ok = istio_mutual_config(cl, identity, &config, &u.error);
     } else {
       // Istio's default SNI is the destination host; a wildcard host has none.
       u.sni = !tls.sni().empty() ? tls.sni() : cl.host().starts_with('*') ? std::string() : cl.host();
       config.verify_host = u.sni;
-      if (!client_config(s, cl, &config, &u.error)) {
-        u.error = who + ": " + u.error;
-        continue;
-      }
+      ok = client_config(s, cl, &config, &u.error);
     }
-    std::string why;
-    u.context = tls::ClientContext::build(config, &why);
-    if (u.context == nullptr) u.error = who + ": " + why;
+    const auto& sans = tls.subject_alt_names();
+    ok = ok && tls::parse_peer_requirements(std::vector<std::string>(sans.begin(), sans.end()), {}, {},
+                                            &config.server_requirements, &u.error);
+    if (ok) u.context = tls::ClientContext::build(config, &u.error);
+    if (u.context == nullptr) u.error = who + ": " + u.error;
   }
   return out;
 }
@@ -133,8 +117,9 @@ const UpstreamTlsCluster* origination(const RuntimeTables& t, uint32_t ci, uint3
   const UpstreamTls* u = t.upstream_tls.get();
   if (u == nullptr || ci >= u->clusters.size()) return nullptr;
   const UpstreamTlsCluster& c = u->clusters[ci];
+  if (c.context == nullptr) return c.error.empty() ? nullptr : &c;  // refused, whatever the endpoint
   if (c.auto_mtls && (ei >= u->istio_endpoint.size() || !u->istio_endpoint[ei])) return nullptr;
-  return c.context != nullptr || !c.error.empty() ? &c : nullptr;
+  return &c;
 }
 
 std::vector<std::string> tls_errors(const RuntimeTables& t) {

@@ -210,10 +210,10 @@ void TcpProxy::connect_upstream(Session* s) {
   const uint32_t ci = t_ ? t_->cluster_for_stats_id(s->cluster_stats) : kNone;
   // DestinationRule tls (or auto mTLS) on a TCP route: the gateway
   // originates TLS. A context that did not build refuses the connection
-  // (never plain text, and no retry: every try would fail alike), before
-  // an endpoint is taken when the whole cluster has none.
-  const config::UpstreamTlsCluster* cluster_tls = ci != kNone ? config::origination(*t_, ci, kNone) : nullptr;
-  if (cluster_tls != nullptr && cluster_tls->context == nullptr) return end(s, true, true);
+  // before an endpoint is taken (never plain text, and no retry: every try
+  // would fail alike).
+  const config::UpstreamTlsCluster* refused = ci != kNone ? config::origination(*t_, ci, kNone) : nullptr;
+  if (refused != nullptr && refused->context == nullptr) return end(s, true, true);
   upstream::HostRef h;
   const upstream::PickStatus st =
       ci == kNone ? upstream::PickStatus::no_cluster
@@ -227,11 +227,7 @@ void TcpProxy::connect_upstream(Session* s) {
   ++s->attempts;
   s->host = h;
   s->host_held = true;
-  const config::UpstreamTlsCluster* tls = config::origination(*t_, ci, h.endpoint);
-  if (tls != nullptr && tls->context == nullptr) {
-    drop_upstream(s);
-    return end(s, true, true);
-  }
+  const config::UpstreamTlsCluster* tls = config::origination(*t_, ci, h.endpoint);  // a context, or null
   const config::ClusterSlot& c = t_->clusters[ci];
   tcp::Conn* up = stack_.connect_routed(h.family, h.ip(), h.port, &kUpstreamOps, s);
   if (up != nullptr && tls != nullptr &&
