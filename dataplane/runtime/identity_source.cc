@@ -36,9 +36,10 @@ IdentitySource::IdentitySource(const Bootstrap& b, Apply apply, SignFn sign, Csr
 IdentitySource::~IdentitySource() { stop(); }
 
 bool IdentitySource::start(std::string* error) {
-  if (!refresh(error) && settings_.from_files()) return false;
-  if (settings_.from_agent() && current_ == nullptr)
+  if (!refresh(error)) {
+    if (settings_.from_files()) return false;
     LG_LOG(WARNING, "identity: no certificate from the agent yet (%s); retrying", error->c_str());
+  }
   error->clear();
   thread_ = std::thread([this] { run(); });
   return true;
@@ -65,7 +66,7 @@ void IdentitySource::run() {
     clock::time_point next;
     if (settings_.from_files()) {
       next = clock::now() + kFilesPoll;
-    } else if (current_ != nullptr && backoff == kRetryMin) {
+    } else if (status_.identity != nullptr && backoff == kRetryMin) {
       next = renew_at_;
     } else {
       next = clock::now() + backoff;
@@ -149,11 +150,7 @@ bool IdentitySource::hand_over(std::shared_ptr<const tls::WorkloadIdentity> id, 
   const auto renew_in = std::max<clock::duration>(left / 2, std::chrono::seconds(1));
   std::lock_guard lock(mu_);
   renew_at_ = clock::now() + renew_in;
-  current_ = id;
-  status_.spiffe_id = id->spiffe_id;
-  status_.source = id->source;
-  status_.not_before = id->not_before;
-  status_.not_after = id->not_after;
+  status_.identity = std::move(id);
   ++status_.updates;
   status_.last_error.clear();
   return true;

@@ -37,8 +37,7 @@ using CsrFn = std::function<bool(const std::string& spiffe_id, std::string* key_
                                  std::string* error)>;
 
 struct IdentityStatus {
-  std::string spiffe_id, source;
-  std::chrono::system_clock::time_point not_before, not_after;
+  std::shared_ptr<const tls::WorkloadIdentity> identity;  // in use; null until one is
   uint64_t updates = 0;  // identities handed over (the first one included)
   uint64_t failures = 0;  // loads or signings that failed
   std::string last_error;
@@ -79,16 +78,15 @@ class IdentitySource {
   SignFn sign_;
   CsrFn csr_;
   std::string stamp_;  // files: sizes and mtimes last loaded
-  std::shared_ptr<const tls::WorkloadIdentity> current_;
-  // Agent: when to renew current_, half of what was left when it came (a
-  // CA backdates notBefore for clock skew, so half the nominal lifetime can
-  // be due already).
-  clock::time_point renew_at_;
 
-  mutable std::mutex mu_;
+  mutable std::mutex mu_;  // the fields below
   std::condition_variable cv_;
   bool stopping_ = false;
   IdentityStatus status_;
+  // Agent: when to renew status_.identity, half of what was left when it
+  // came (a CA backdates notBefore for clock skew, so half the nominal
+  // lifetime can be due already).
+  clock::time_point renew_at_;
   std::thread thread_;
 };
 

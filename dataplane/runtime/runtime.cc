@@ -251,15 +251,16 @@ void Runtime::log_tls_errors() const {
   for (const std::string& e : st.tls_errors) LG_LOG(WARNING, "snapshot %s: %s", st.version.c_str(), e.c_str());
 }
 
+std::optional<std::string> Runtime::logged(std::optional<std::string> rejected) const {
+  if (!rejected) log_tls_errors();
+  return rejected;
+}
+
 bool Runtime::start_identity(std::string* error) {
   if (!b_.identity.from_files() && !b_.identity.from_agent()) return true;
   identity_ = std::make_unique<runtime::IdentitySource>(
       b_,
-      [this](std::shared_ptr<const tls::WorkloadIdentity> id) {
-        std::optional<std::string> rejected = config_->set_identity(std::move(id));
-        if (!rejected) log_tls_errors();
-        return rejected;
-      },
+      [this](std::shared_ptr<const tls::WorkloadIdentity> id) { return logged(config_->set_identity(std::move(id))); },
       agent_signer(b_.agent.address), ctrl::ca::make_key_and_csr);
   return identity_->start(error);
 }
@@ -289,11 +290,7 @@ bool Runtime::start_config(std::string* error) {
   opts.backoff_max = std::chrono::milliseconds(b_.agent.max_backoff_ms);
   opts.log = [](std::string_view line) { LG_LOG(INFO, "agent: %.*s", static_cast<int>(line.size()), line.data()); };
   discovery_ = std::make_unique<ctrl::DiscoveryClient>(
-      std::move(opts), [this](const config::Snapshot& s) {
-        std::optional<std::string> rejected = config_->apply(s);
-        if (!rejected) log_tls_errors();
-        return rejected;
-      });
+      std::move(opts), [this](const config::Snapshot& s) { return logged(config_->apply(s)); });
   if (!discovery_->start()) {
     *error = "cannot start the discovery client for agent " + b_.agent.address;
     return false;
@@ -432,8 +429,16 @@ admin::StatsView Runtime::stats() const {
     const auto unix_s = [](std::chrono::system_clock::time_point t) {
       return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
     };
-    v.identity = {true, st.spiffe_id, st.source, st.spiffe_id.empty() ? 0 : unix_s(st.not_before),
-                  st.spiffe_id.empty() ? 0 : unix_s(st.not_after), st.updates, st.failures, st.last_error};
+    v.identity.configured = true;
+    v.identity.updates = st.updates;
+    v.identity.failures = st.failures;
+    v.identity.last_error = st.last_error;
+    if (const tls::WorkloadIdentity* id = st.identity.get()) {
+      v.identity.spiffe_id = id->spiffe_id;
+      v.identity.source = id->source;
+      v.identity.not_before = unix_s(id->not_before);
+      v.identity.not_after = unix_s(id->not_after);
+    }
   }
   if (registry_) {
     for (auto& c : registry_->cluster_totals()) v.clusters.push_back({std::move(c.name), std::move(c.values)});

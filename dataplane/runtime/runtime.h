@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,8 @@ class Runtime {
   bool start_identity(std::string* error);
   bool start_config(std::string* error);
   void log_tls_errors() const;  // the serving snapshot's TLS contexts that did not build
+  // After an apply or a new identity: on success, the TLS errors are logged.
+  std::optional<std::string> logged(std::optional<std::string> rejected) const;
   void start_drain();
   bool drain_finished() const;
   void register_admin_routes();
