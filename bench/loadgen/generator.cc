@@ -69,8 +69,8 @@ bool Generator::init_tls(const ClientOptions& c, std::string* error) {
   // nothing without (as wrk and h2load).
   config.insecure_skip_verify = o.ca_file.empty();
   if (!o.ca_file.empty() && !config::read_file(o.ca_file, &config.ca_pem, error)) return false;
-  config.min_version = o.min_version == "1.3" ? tls::Version::tls13 : tls::Version::tls12;
-  config.max_version = o.max_version == "1.2" ? tls::Version::tls12 : tls::Version::tls13;
+  config.min_version = o.version == "1.3" ? tls::Version::tls13 : tls::Version::tls12;
+  config.max_version = o.version == "1.2" ? tls::Version::tls12 : tls::Version::tls13;
   config.cipher_suites = o.ciphers;
   if (c.mode == Mode::http || c.mode == Mode::http_close) config.alpn = {"http/1.1"};
   tls_context_ = tls::ClientContext::build(config, error);

@@ -254,21 +254,24 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error, 
   app.add_option("--label", o.label, "name of this run in the JSON and plots");
   app.add_flag("--no-progress", no_progress, "no live progress line");
   TlsClientOptions& tls = c.tls;
-  std::string tls_version, tls_ciphers;
   bool tls_no_offload = false;
-  app.add_flag("--tls", tls.enabled, "client role: TLS to the target (HTTPS; with tcp-connect, handshakes)")
-      ->group("TLS");
-  app.add_option("--tls-sni", tls.sni, "server name sent (default: the first --host)")->group("TLS");
+  CLI::Option* tls_flag =
+      app.add_flag("--tls", tls.enabled, "client role: TLS to the target (HTTPS; with tcp-connect, handshakes)")
+          ->group("TLS");
+  app.add_option("--tls-sni", tls.sni, "server name sent (default: the first --host)")->needs(tls_flag)->group("TLS");
   app.add_option("--tls-ca", tls.ca_file, "PEM CA bundle: verify the server's chain (default: no verification)")
-      ->check(CLI::ExistingFile)->group("TLS");
-  app.add_option("--tls-cert", tls.cert_file, "PEM client certificate chain (with --tls-key)")
-      ->check(CLI::ExistingFile)->group("TLS");
-  app.add_option("--tls-key", tls.key_file, "PEM private key of --tls-cert")->check(CLI::ExistingFile)->group("TLS");
-  app.add_option("--tls-version", tls_version, "1.2 | 1.3 (default: either)")
-      ->check(CLI::IsMember({"1.2", "1.3"}))->group("TLS");
-  app.add_option("--tls-ciphers", tls_ciphers, "TLS 1.2 suites, OpenSSL names, colon-separated")->group("TLS");
+      ->check(CLI::ExistingFile)->needs(tls_flag)->group("TLS");
+  CLI::Option* cert = app.add_option("--tls-cert", tls.cert_file, "PEM client certificate chain (with --tls-key)")
+                          ->check(CLI::ExistingFile)->needs(tls_flag)->group("TLS");
+  app.add_option("--tls-key", tls.key_file, "PEM private key of --tls-cert")
+      ->check(CLI::ExistingFile)->needs(cert)->group("TLS");
+  cert->needs("--tls-key");
+  app.add_option("--tls-version", tls.version, "1.2 | 1.3 (default: either)")
+      ->check(CLI::IsMember({"1.2", "1.3"}))->needs(tls_flag)->group("TLS");
+  app.add_option("--tls-ciphers", tls.ciphers, "TLS 1.2 suites, OpenSSL names, colon-separated")
+      ->delimiter(':')->needs(tls_flag)->group("TLS");
   app.add_flag("--tls-no-offload", tls_no_offload, "records on OpenSSL's record layer instead of IPsec-MB")
-      ->group("TLS");
+      ->needs(tls_flag)->group("TLS");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -296,17 +299,7 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error, 
     return std::nullopt;
   }
 
-  const bool tls_options = !tls.sni.empty() || !tls.ca_file.empty() || !tls.cert_file.empty() ||
-                           !tls.key_file.empty() || !tls_version.empty() || !tls_ciphers.empty() || tls_no_offload;
-  if (tls_options && !tls.enabled) return *error = "--tls-* options need --tls", std::nullopt;
-  if (tls.cert_file.empty() != tls.key_file.empty()) return *error = "--tls-cert and --tls-key go together", std::nullopt;
-  if (!tls_version.empty()) tls.min_version = tls.max_version = tls_version;
   tls.record_offload = !tls_no_offload;
-  for (size_t i = 0; !tls_ciphers.empty() && i != std::string::npos;) {
-    const size_t colon = tls_ciphers.find(':', i);
-    tls.ciphers.push_back(tls_ciphers.substr(i, colon == std::string::npos ? colon : colon - i));
-    i = colon == std::string::npos ? colon : colon + 1;
-  }
   if (!target.empty()) {
     if (!parse_target(target, &c)) {
       *error = "--target '" + target + "': expected IP:PORT or [IPv6]:PORT";

@@ -39,7 +39,7 @@ struct TlsClientOptions {
   std::string sni;                     // "" = the first --host, else none
   std::string ca_file;                 // verify the server (chain only; "" = no verification, as wrk)
   std::string cert_file, key_file;     // a client certificate (MUTUAL)
-  std::string min_version = "1.2", max_version = "1.3";
+  std::string version;                 // "1.2", "1.3"; "" = either
   std::vector<std::string> ciphers;    // TLS 1.2 suites, OpenSSL names ([] = the default AEAD list)
   bool record_offload = true;          // false: OpenSSL's record layer
 };

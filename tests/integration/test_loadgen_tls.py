@@ -120,8 +120,8 @@ def test_a_server_that_does_not_verify_fails_every_connect(origin, pki, tmp_path
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--tls-sni", "a.test"], "--tls-* options need --tls"),
-    (["--tls", "--tls-cert", "/etc/hostname"], "--tls-cert and --tls-key go together"),
+    (["--tls-sni", "a.test"], "--tls-sni requires --tls"),
+    (["--tls", "--tls-cert", "/etc/hostname"], "--tls-cert requires --tls-key"),
     (["--tls", "--tls-version", "1.1"], "--tls-version"),
     (["--tls", "--tls-ca", "/nonexistent/ca.pem"], "--tls-ca"),
 ])
