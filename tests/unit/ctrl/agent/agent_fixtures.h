@@ -15,6 +15,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -23,6 +24,29 @@ namespace lg::ctrl::testing {
 using namespace std::chrono_literals;
 namespace dv1 = linegate::discovery::v1;
 using linegate::snapshot::v1::GatewaySnapshot;
+
+// The agent's log lines (AgentOptions::log), kept for the test to search;
+// LG_AGENT_TEST_LOG=1 also prints them.
+class AgentLog {
+ public:
+  std::function<void(std::string_view)> sink() {
+    return [this](std::string_view l) {
+      std::lock_guard lk(mu_);
+      lines_.emplace_back(l);
+      if (std::getenv("LG_AGENT_TEST_LOG")) std::fprintf(stderr, "agent: %.*s\n", int(l.size()), l.data());
+    };
+  }
+  size_t count(const std::string& needle) {
+    std::lock_guard lk(mu_);
+    size_t n = 0;
+    for (const auto& l : lines_) n += l.find(needle) != std::string::npos;
+    return n;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> lines_;
+};
 
 template <class Pred>
 bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {

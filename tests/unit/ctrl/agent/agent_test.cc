@@ -35,11 +35,7 @@ class AgentTest : public ::testing::Test {
     o.listen = "127.0.0.1:" + std::to_string(port);
     o.watch_dirs = std::move(watch);
     o.debounce = 50ms;
-    o.log = [this](std::string_view l) {
-      std::lock_guard lk(log_mu_);
-      log_.emplace_back(l);
-      if (std::getenv("LG_AGENT_TEST_LOG")) std::fprintf(stderr, "agent: %.*s\n", int(l.size()), l.data());
-    };
+    o.log = log_.sink();
     agent_ = std::make_unique<Agent>(o);
     std::string error;
     ASSERT_TRUE(agent_->start(error)) << error;
@@ -69,19 +65,13 @@ class AgentTest : public ::testing::Test {
     return g.connected() && g.status() == dv1::GatewayStatus::SYNCED && (version.empty() || g.version_acked() == version);
   }
 
-  size_t count_logged(const std::string& needle) {
-    std::lock_guard lk(log_mu_);
-    size_t n = 0;
-    for (const auto& l : log_) n += l.find(needle) != std::string::npos;
-    return n;
-  }
+  size_t count_logged(const std::string& needle) { return log_.count(needle); }
   bool logged(const std::string& needle) { return count_logged(needle) > 0; }
 
   std::unique_ptr<Agent> agent_;
   int port_ = 0;
   std::vector<std::unique_ptr<TestGateway>> gateways_;
-  std::mutex log_mu_;
-  std::vector<std::string> log_;
+  AgentLog log_;
 };
 
 TEST_F(AgentTest, SnapshotOnConnectIsAckedAndTracked) {

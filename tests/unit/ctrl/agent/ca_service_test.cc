@@ -1,18 +1,16 @@
 // linegate-agent's workload CA in-process: a gateway-side request_certificate
 // over real gRPC, the self-signed root, a cacerts Secret plugged in through
 // the watched directory (and a bad one, and its removal), refusals.
-#include "ctrl/agent/agent.h"
+#include "agent_fixtures.h"
+
 #include "ctrl/ca/csr.h"
 #include "ctrl/client/certificate_client.h"
 #include "tests/unit/ctrl/ca/ca_fixtures.h"
 
 #include <gtest/gtest.h>
 
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 #include <unistd.h>
 
 namespace lg::ctrl {
@@ -23,6 +21,7 @@ using namespace std::chrono_literals;
 using ca::testing::TestCa;
 using ca::testing::make_cert;
 using ca::testing::verify;
+using testing::AgentLog;
 
 constexpr const char* kId = "spiffe://cluster.local/ns/istio-system/sa/linegate-ingress";
 
@@ -71,11 +70,7 @@ class AgentCaTest : public ::testing::Test {
     o.ca = mode;
     o.workload_cert_ttl = 3600s;
     o.max_workload_cert_ttl = 7200s;
-    o.log = [this](std::string_view l) {
-      std::lock_guard lk(log_mu_);
-      log_.emplace_back(l);
-      if (std::getenv("LG_AGENT_TEST_LOG")) std::fprintf(stderr, "agent: %.*s\n", int(l.size()), l.data());
-    };
+    o.log = log_.sink();
     agent_ = std::make_unique<Agent>(o);
     std::string error;
     ASSERT_TRUE(agent_->start(error)) << error;
@@ -97,18 +92,12 @@ class AgentCaTest : public ::testing::Test {
     return chain;
   }
 
-  bool logged(const std::string& needle) {
-    std::lock_guard lk(log_mu_);
-    for (const auto& l : log_)
-      if (l.find(needle) != std::string::npos) return true;
-    return false;
-  }
+  bool logged(const std::string& needle) { return log_.count(needle) > 0; }
 
   fs::path dir_;
   std::unique_ptr<Agent> agent_;
   std::string target_, error_;
-  std::mutex log_mu_;
-  std::vector<std::string> log_;
+  AgentLog log_;
 };
 
 TEST_F(AgentCaTest, IssuesACertificateThatChainsToItsSelfSignedRoot) {
