@@ -60,7 +60,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "performance.md"
@@ -387,6 +387,48 @@ def fd_budget(connections: int) -> tuple[int, int]:
     return min(conns, (fds - 100) // 2), fds
 
 
+NGINX_TEMP_DIRS = ("body", "proxy", "fastcgi", "uwsgi", "scgi")
+
+
+def nginx_dir(d: Path) -> str:
+    """Makes nginx's directory d with its temporary directories; returns the
+    http{} directives that point nginx at them (its compiled-in paths need
+    its own user and a system directory)."""
+    for t in ("", *NGINX_TEMP_DIRS):
+        (d / t).mkdir(parents=True, exist_ok=True)
+    return "".join(f"  {'client_body' if t == 'body' else t}_temp_path {d}/{t};\n" for t in NGINX_TEMP_DIRS)
+
+
+def run_guarded(tool: str, body: Callable[[], None], cleanup: Callable[[], tuple[list[str], list[str]]]) -> int:
+    """Runs body() with every stop signal (SIGINT too, when it was inherited
+    as ignored from a script's &) turned into an orderly stop, then
+    cleanup(), which returns (notes, leftovers): what it had to force, and
+    what it found left behind. Both are printed as "cleanup: ..." lines.
+    Returns 0, 1 (a Failure, or leftovers) or 130 (interrupted)."""
+    def interrupted(sig, _frame):
+        raise KeyboardInterrupt(signal.Signals(sig).name)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, interrupted)
+    rc = 0
+    try:
+        body()
+    except Failure as e:
+        say(f"\n{tool}: FAILED: {e}")
+        rc = 1
+    except KeyboardInterrupt:
+        say(f"\n{tool}: interrupted; cleaning up")
+        rc = 130
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)  # cleanup is bounded by its own timeouts; let it finish
+        notes, left = cleanup()
+        for n in notes + left:
+            say(f"cleanup: {n}")
+        if left and rc == 0:
+            rc = 1
+    return rc
+
+
 def nginx_conf(d: Path, routes: int, connections: int) -> str:
     conns, fds = fd_budget(connections)
     locations = "".join(f"    location /r{k}/ {{ proxy_pass http://up; }}\n" for k in range(routes))
@@ -399,12 +441,7 @@ error_log {d}/error.log warn;
 events {{ worker_connections {conns}; }}
 http {{
   access_log off;
-  client_body_temp_path {d}/body;
-  proxy_temp_path {d}/proxy;
-  fastcgi_temp_path {d}/fastcgi;
-  uwsgi_temp_path {d}/uwsgi;
-  scgi_temp_path {d}/scgi;
-  keepalive_requests 1000000;
+{nginx_dir(d)}  keepalive_requests 1000000;
   keepalive_timeout 300s;
   proxy_http_version 1.1;
   proxy_set_header Connection "";
@@ -547,9 +584,6 @@ class Bench:
             files["linegate"] = boot
         if "nginx" in a.only:
             d = out / "nginx"
-            d.mkdir(exist_ok=True)
-            for t in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-                (d / t).mkdir(exist_ok=True)
             (d / "nginx.conf").write_text(nginx_conf(d, a.routes, a.connections))
             files["nginx"] = d / "nginx.conf"
         if "haproxy" in a.only:
@@ -1254,34 +1288,18 @@ def main(argv: list[str]) -> int:
     if b.estimate_s() > 540:
         say(f"note: about {b.estimate_s() / 60:.1f} min with these settings (the default run is under 10)")
 
-    # Every stop signal ends the run through cleanup; SIGINT too when it was
-    # inherited as ignored (started with & from a script).
-    def interrupted(sig, _frame):
-        raise KeyboardInterrupt(signal.Signals(sig).name)
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, interrupted)
-
-    rc = 0
-    try:
+    def body():
         b.preflight()
         b.validate_configs()
         b.env = environment(b)
         b.run_all()
-    except Failure as e:
-        say(f"\ncompare: FAILED: {e}")
-        rc = 1
-    except KeyboardInterrupt:
-        say("\ncompare: interrupted; cleaning up")
-        rc = 130
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_IGN)  # cleanup is bounded by its own timeouts; let it finish
+
+    def cleanup():
         b.cleanup()
         left = b.leftovers()
-        for n in b.notes + left:
-            say(f"cleanup: {n}")
-        if left and rc == 0:
-            rc = 1
+        return b.notes, left
+
+    rc = run_guarded("compare", body, cleanup)
     if rc != 0:
         say(f"logs, configs and JSON: {out}")
         return rc

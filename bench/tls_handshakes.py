@@ -131,12 +131,7 @@ pid {d}/nginx.pid;
 error_log {d}/error.log warn;
 events {{ worker_connections 4096; }}
 http {{
-  client_body_temp_path {d}/body;
-  proxy_temp_path {d}/proxy;
-  fastcgi_temp_path {d}/fastcgi;
-  uwsgi_temp_path {d}/uwsgi;
-  scgi_temp_path {d}/scgi;
-  log_format hs '$server_port $ssl_protocol $ssl_session_reused';
+{compare.nginx_dir(d)}  log_format hs '$server_port $ssl_protocol $ssl_session_reused';
   access_log {d}/access.log hs buffer=64k flush=100ms;
   ssl_protocols TLSv1.3;
   ssl_session_tickets on;
@@ -215,8 +210,6 @@ class Run:
         istio.mkdir(exist_ok=True)
         (istio / "hs.yaml").write_text(docs(istio_yaml(), *(tls_secret(f"hs-{k}", c) for k, c in self.certs.items())))
         d = self.out / "nginx"
-        for t in ("", "body", "proxy", "fastcgi", "uwsgi", "scgi"):
-            (d / t).mkdir(exist_ok=True)
         (d / "nginx.conf").write_text(nginx_conf(d, self.certs))
 
     def spawn(self, name: str, cmd: list) -> Proc:
@@ -612,30 +605,16 @@ def main(argv: list[str]) -> int:
     command = "sudo bench/tls_handshakes.py " + shlex.join(argv) if argv else "sudo bench/tls_handshakes.py"
     say(f"output: {out}")
 
-    def interrupted(sig, _frame):
-        raise KeyboardInterrupt(signal.Signals(sig).name)
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, interrupted)
-    rc = 0
-    try:
+    def body():
         r.preflight()
         r.write_configs()
         r.run_all()
-    except Failure as e:
-        say(f"\ntls_handshakes: FAILED: {e}")
-        rc = 1
-    except KeyboardInterrupt:
-        say("\ntls_handshakes: interrupted; cleaning up")
-        rc = 130
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_IGN)  # cleanup is bounded by its own timeouts
+
+    def cleanup():
         r.cleanup()
-        left = [f"process {p.name} (pid {p.pid}) still running" for p in r.procs if p.alive()]
-        for n in r.notes + left:
-            say(f"cleanup: {n}")
-        if left and rc == 0:
-            rc = 1
+        return r.notes, [f"process {p.name} (pid {p.pid}) still running" for p in r.procs if p.alive()]
+
+    rc = compare.run_guarded("tls_handshakes", body, cleanup)
     if rc != 0:
         say(f"logs and configs: {out}")
         return rc
