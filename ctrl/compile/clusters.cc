@@ -23,7 +23,7 @@ std::vector<std::string> service_identities(const Service& svc) {
 }
 
 pb::Cluster make_cluster(const Service& svc, const ServicePort& sp, const std::string& subset,
-                         const MergedDestinationRule* dr, bool sni_dnat) {
+                         const MergedDestinationRule* dr, const PeerAuthentications& peer_authn, bool sni_dnat) {
   pb::Cluster c;
   c.set_name(sni_dnat ? sni_dnat_name(sp.number, subset, svc.hostname) : cluster_name(sp.number, subset, svc.hostname));
   c.set_host(svc.hostname);
@@ -84,6 +84,10 @@ pb::Cluster make_cluster(const Service& svc, const ServicePort& sp, const std::s
       e->set_status(w.status);
       e->set_tls_mode(w.tls_mode);
       e->set_source(w.source);
+      // istiod's mtlsChecker: the destination's PeerAuthentication (its
+      // namespace, labels, and port-level setting for the endpoint port).
+      if (policy.tls().auto_mtls() && w.tls_mode == "istio")
+        e->set_peer_mtls_disabled(mtls_mode_for_port(peer_authn.compose(svc.ns, w.labels), port) == pb::MTLS_DISABLE);
     }
     std::sort(c.mutable_endpoints()->begin(), c.mutable_endpoints()->end(), [](const pb::Endpoint& a, const pb::Endpoint& b) {
       return std::forward_as_tuple(a.address(), a.port(), a.source()) < std::forward_as_tuple(b.address(), b.port(), b.source());
@@ -113,7 +117,7 @@ void build_clusters(RouteEnv& env, const std::vector<std::string>& auto_passthro
                    ref.host);
       continue;
     }
-    out.push_back(make_cluster(*svc, *sp, ref.subset, dr, false));
+    out.push_back(make_cluster(*svc, *sp, ref.subset, dr, env.peer_authn, false));
   }
   if (!auto_passthrough_hosts.empty()) {
     for (const Service* svc : env.registry.visible()) {
@@ -122,9 +126,9 @@ void build_clusters(RouteEnv& env, const std::vector<std::string>& auto_passthro
       if (!covered) continue;
       const MergedDestinationRule* dr = env.rules.lookup(svc->hostname, svc->ns);
       for (const ServicePort& sp : svc->ports) {
-        out.push_back(make_cluster(*svc, sp, "", dr, true));
+        out.push_back(make_cluster(*svc, sp, "", dr, env.peer_authn, true));
         if (dr)
-          for (const Json* s : dr->subsets) out.push_back(make_cluster(*svc, sp, str(*s, "name"), dr, true));
+          for (const Json* s : dr->subsets) out.push_back(make_cluster(*svc, sp, str(*s, "name"), dr, env.peer_authn, true));
       }
     }
   }

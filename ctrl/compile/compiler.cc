@@ -51,12 +51,13 @@ pb::GatewaySnapshot compile_snapshot(const std::vector<Resource>& resources, con
     const Registry registry(ctx, scope);
     const DestinationRules rules(ctx);
     std::map<std::string, ClusterRef> refs;
-    RouteEnv env{ctx, registry, rules, refs};
+    const PeerAuthentications peer_authn(ctx);
+    RouteEnv env{ctx, registry, rules, peer_authn, refs};
 
     const std::vector<std::string> auto_passthrough = build_listeners(env, snap);
     build_clusters(env, auto_passthrough, snap);
     build_secrets(ctx, snap);
-    build_security(ctx, snap.mutable_security());
+    build_security(ctx, peer_authn, snap.mutable_security());
     build_rate_limits(ctx, snap);
     build_telemetry(ctx, snap.mutable_telemetry());
     *snap.mutable_outbound() = scope.policy;

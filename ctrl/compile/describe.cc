@@ -233,7 +233,9 @@ std::string listeners(const pb::GatewaySnapshot& s) {
   for (const pb::Listener& l : s.listeners())
     for (const pb::Server& srv : l.servers())
       rows.push_back({l.address(), std::to_string(l.port()), protocol(srv.protocol()), dash(joined(srv.hosts())),
-                      server_tls(srv), server_routes(srv)});
+                      server_tls(srv) + (l.has_peer_mtls() ? " peer=" + enum_suffix(pb::MtlsMode_Name(l.peer_mtls()), 5)
+                                                           : ""),  // "MTLS_"
+                      server_routes(srv)});
   return render({"ADDRESS", "PORT", "PROTOCOL", "SERVERS/HOSTS", "TLS", "ROUTES"}, rows);
 }
 
@@ -258,13 +260,20 @@ std::string clusters(const pb::GatewaySnapshot& s) {
   return render({"NAME", "HOST", "PORT", "SUBSET", "LB", "TLS", "ENDPOINTS"}, rows);
 }
 
+// What auto mTLS sends an endpoint: Istio mTLS, or plain text and why.
+std::string auto_mtls(const pb::Cluster& c, const pb::Endpoint& e) {
+  if (!c.policy().tls().auto_mtls()) return "-";
+  if (e.tls_mode() != "istio") return "plaintext (tlsMode " + (e.tls_mode().empty() ? "unset" : e.tls_mode()) + ")";
+  return e.peer_mtls_disabled() ? "plaintext (PeerAuthentication DISABLE)" : "istio";
+}
+
 std::string endpoints(const pb::GatewaySnapshot& s) {
   std::vector<Row> rows;
   for (const pb::Cluster& c : s.clusters())
     for (const pb::Endpoint& e : c.endpoints())
       rows.push_back({e.address() + ":" + std::to_string(e.port()), pb::HealthStatus_Name(e.status()), c.name(),
-                      locality(e.locality()), dash(e.network()), std::to_string(e.weight())});
-  return render({"ENDPOINT", "STATUS", "CLUSTER", "LOCALITY", "NETWORK", "WEIGHT"}, rows);
+                      locality(e.locality()), dash(e.network()), std::to_string(e.weight()), auto_mtls(c, e)});
+  return render({"ENDPOINT", "STATUS", "CLUSTER", "LOCALITY", "NETWORK", "WEIGHT", "AUTO_MTLS"}, rows);
 }
 
 std::string secrets(const pb::GatewaySnapshot& s) {

@@ -68,6 +68,18 @@ struct ListenerBuild {
   std::set<std::string> https_routes;     // route table names taken
 };
 
+// Istio applies PeerAuthentication to sidecars' inbound ports, never to a
+// gateway's Gateway servers. linegate applies the gateway's own policy where
+// the gateway is a mesh workload: ports whose every server takes Istio mTLS.
+// A port that also serves SIMPLE/MUTUAL clients keeps the Gateway's modes.
+void set_peer_mtls(RouteEnv& env, pb::Listener& listener) {
+  if (listener.servers().empty()) return;
+  for (const pb::Server& s : listener.servers())
+    if (classify(s) != ServerKind::https_terminated || s.tls().mode() != pb::SERVER_TLS_ISTIO_MUTUAL) return;
+  const pb::PeerAuthentication pa = env.peer_authn.compose(env.ctx.node_ns(), env.ctx.node_labels());
+  listener.set_peer_mtls(mtls_mode_for_port(pa, listener.port()).value_or(pb::MTLS_STRICT));
+}
+
 // VirtualServices bound to `gateway` and visible to the gateway's namespace, by ns/name.
 std::vector<const Resource*> virtual_services_for(const Context& ctx, const std::string& gateway) {
   std::vector<const Resource*> out;
@@ -296,6 +308,7 @@ std::vector<std::string> build_listeners(RouteEnv& env, pb::GatewaySnapshot& sna
       }
       *lb.listener.add_servers() = std::move(server);
     }
+    set_peer_mtls(env, lb.listener);
     *snap.add_listeners() = std::move(lb.listener);
   }
   std::sort(tables.begin(), tables.end(), [](const pb::RouteTable& a, const pb::RouteTable& b) { return a.name() < b.name(); });

@@ -11,10 +11,11 @@
 #pragma once
 
 #include "ctrl/compile/context.h"
+#include "ctrl/compile/peer_authentication.h"
 
 namespace lg::ctrl::compile {
 
-void build_security(Context& ctx, pb::SecurityPolicy* out);
+void build_security(Context& ctx, const PeerAuthentications& peer_authn, pb::SecurityPolicy* out);
 void build_telemetry(Context& ctx, pb::Telemetry* out);
 void build_rate_limits(Context& ctx, pb::GatewaySnapshot& snap);
 

@@ -7,6 +7,7 @@
 
 #include "ctrl/compile/context.h"
 #include "ctrl/compile/destination_rules.h"
+#include "ctrl/compile/peer_authentication.h"
 #include "ctrl/compile/registry.h"
 
 #include <map>
@@ -28,6 +29,7 @@ struct RouteEnv {
   Context& ctx;
   const Registry& registry;
   const DestinationRules& rules;
+  const PeerAuthentications& peer_authn;
   std::map<std::string, ClusterRef>& refs;  // by cluster name
 };
 

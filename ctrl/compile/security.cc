@@ -30,54 +30,6 @@ std::vector<const Resource*> applicable(Context& ctx, std::string_view group, st
   return out;
 }
 
-// "UNSET" and absent both inherit.
-std::optional<pb::MtlsMode> mtls_mode(const Json* mtls) {
-  if (!mtls) return std::nullopt;
-  const std::string mode = str(*mtls, "mode", "UNSET");
-  if (mode == "STRICT") return pb::MTLS_STRICT;
-  if (mode == "PERMISSIVE") return pb::MTLS_PERMISSIVE;
-  if (mode == "DISABLE") return pb::MTLS_DISABLE;
-  return std::nullopt;
-}
-
-// ComposePeerAuthentication.
-void compose_peer_authentication(Context& ctx, pb::PeerAuthentication* out) {
-  const Resource *mesh = nullptr, *ns = nullptr, *workload = nullptr;
-  const std::string root(kRootNamespace);
-  for (const Resource* r : applicable(ctx, kSecurity, "PeerAuthentication")) {
-    const bool has_selector = !match_labels(spec_of(*r)).empty();
-    if (!has_selector) {
-      if (r->ns == root) mesh = mesh ? mesh : r;
-      else ns = ns ? ns : r;
-    } else if (r->ns != root) {
-      workload = workload ? workload : r;
-    }
-  }
-  pb::MtlsMode mode = pb::MTLS_PERMISSIVE;
-  for (const Resource* r : {mesh, ns, workload}) {
-    if (!r) continue;
-    out->add_policies(ns_name(*r));
-    if (const auto m = mtls_mode(field(spec_of(*r), "mtls"))) mode = *m;
-  }
-  out->set_mode(mode);
-  if (!workload) return;
-  const Json* plm = field(spec_of(*workload), "portLevelMtls");
-  if (!plm || !plm->is_object()) return;
-  std::vector<pb::PortMtls> ports;
-  for (const auto& [port, m] : plm->items()) {
-    pb::PortMtls p;
-    try {
-      p.set_port(static_cast<uint32_t>(std::stoul(port)));
-    } catch (...) {
-      continue;
-    }
-    p.set_mode(mtls_mode(&m).value_or(mode));
-    ports.push_back(p);
-  }
-  std::sort(ports.begin(), ports.end(), [](const pb::PortMtls& a, const pb::PortMtls& b) { return a.port() < b.port(); });
-  for (const pb::PortMtls& p : ports) *out->add_port_level() = p;
-}
-
 template <typename Setter>
 void copy_strings(const Json& obj, std::string_view key, Setter add) {
   for (const std::string& s : strings(obj, key)) add(s);
@@ -194,8 +146,8 @@ void jwt_rules(Context& ctx, pb::SecurityPolicy* out) {
 
 }  // namespace
 
-void build_security(Context& ctx, pb::SecurityPolicy* out) {
-  compose_peer_authentication(ctx, out->mutable_peer_authentication());
+void build_security(Context& ctx, const PeerAuthentications& peer_authn, pb::SecurityPolicy* out) {
+  *out->mutable_peer_authentication() = peer_authn.compose(ctx.node_ns(), ctx.node_labels());
   authorization_policies(ctx, out);
   jwt_rules(ctx, out);
 }

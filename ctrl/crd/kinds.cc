@@ -28,7 +28,9 @@ std::vector<KindInfo> build() {
       {kNet, "Sidecar", net, S, ""},
       {kNet, "EnvoyFilter", {"v1alpha3"}, S,
        "only the local rate limit pattern from Istio's documentation; other patches are reported as unsupported"},
-      {kSec, "PeerAuthentication", sec, S, ""},
+      {kSec, "PeerAuthentication", sec, S,
+       "applied where the gateway is a mesh peer: auto mTLS sends plain text to endpoints whose own policy is DISABLE, "
+       "and the gateway's policy sets STRICT/PERMISSIVE/DISABLE on its ports whose every server is ISTIO_MUTUAL"},
       {kSec, "AuthorizationPolicy", sec, S, ""},
       {kSec, "RequestAuthentication", sec, S, ""},
       {kTel, "Telemetry", tel, S, ""},

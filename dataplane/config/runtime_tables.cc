@@ -148,7 +148,8 @@ std::unique_ptr<RuntimeTables> build_tables(std::shared_ptr<const Snapshot> snap
     slot.port = static_cast<uint16_t>(l.port());
     slot.protocol = static_cast<uint8_t>(l.protocol());
     slot.tls_mode = l.servers_size() ? static_cast<uint8_t>(l.servers(0).tls().mode()) : 0;
-    slot.terminates_tls = terminates_tls(slot.tls_mode);
+    slot.terminates_tls = terminates_tls(slot.tls_mode) && l.peer_mtls() != pb::MTLS_DISABLE;
+    slot.accepts_plaintext = l.has_peer_mtls() && l.peer_mtls() != pb::MTLS_STRICT;
     const auto rt = route_table_index.find(l.route_table());
     slot.route_table = rt == route_table_index.end() ? kNone : rt->second;
     slot.server_first = server_first;

@@ -75,6 +75,10 @@ struct ListenerSlot {
   uint8_t tls_mode;      // of the first server (ServerTlsMode)
   ListenerKind kind;
   bool terminates_tls;   // TLS ends here (SIMPLE/MUTUAL/ISTIO_MUTUAL servers): a TLS channel per connection
+  // A mesh port whose PeerAuthentication is PERMISSIVE (with terminates_tls:
+  // the first byte tells) or DISABLE: plain-text connections are served,
+  // each request routed by its Host among the port's servers.
+  bool accepts_plaintext;
   uint32_t route_table;  // index in snapshot->route_tables() (http_routes), kNone for TCP/TLS listeners
   uint32_t server_first, server_count;  // snapshot servers, for SNI/host selection
   uint32_t l4_first, l4_count;          // L4 routes (l4_routes), in match order

@@ -23,13 +23,14 @@ struct UpstreamTlsCluster {
   std::string sni;  // tls.sni, else the service host (Istio's default); "" sends none
   std::string error;
   // Auto mTLS (no DestinationRule tls, an in-mesh service): only endpoints
-  // labelled security.istio.io/tlsMode=istio get TLS, the rest plain text.
+  // labelled security.istio.io/tlsMode=istio get TLS, the rest plain text,
+  // and so do those whose own PeerAuthentication is DISABLE.
   bool auto_mtls = false;
 };
 
 struct UpstreamTls {
   std::vector<UpstreamTlsCluster> clusters;  // by cluster index
-  std::vector<uint8_t> istio_endpoint;       // by endpoint index: 1 = tlsMode istio
+  std::vector<uint8_t> istio_endpoint;       // by endpoint index: 1 = gets auto mTLS
 };
 
 // Contexts for the clusters of `s` that originate TLS. A credential or CA

@@ -88,7 +88,8 @@ std::shared_ptr<const UpstreamTls> build_upstream_tls(const Snapshot& s, const R
     if (u.auto_mtls) {
       const ClusterSlot& cs = t.clusters[static_cast<size_t>(ci)];
       for (int j = 0; j < cl.endpoints_size() && j < static_cast<int>(cs.endpoint_count); ++j)
-        out->istio_endpoint[cs.endpoint_first + static_cast<uint32_t>(j)] = cl.endpoints(j).tls_mode() == "istio";
+        out->istio_endpoint[cs.endpoint_first + static_cast<uint32_t>(j)] =
+            cl.endpoints(j).tls_mode() == "istio" && !cl.endpoints(j).peer_mtls_disabled();
     }
     tls::ClientTlsConfig config;
     bool ok;

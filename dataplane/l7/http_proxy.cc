@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "dataplane/config/tls_servers.h"
 #include "dataplane/l7/head_writer.h"
 #include "dataplane/l7/heads.h"
 #include "dataplane/l7/stream.h"
@@ -333,6 +334,17 @@ bool HttpProxy::read_request(Stream* s) {
   return true;
 }
 
+uint32_t HttpProxy::plaintext_server(const config::ListenerSlot& l, const http1::MessageHead& h) {
+  if (t_->tls_servers == nullptr) return kNone;
+  std::string_view host = h.authority.empty() ? h.host : h.authority;
+  if (const size_t colon = host.rfind(':'); colon != std::string_view::npos && !host.ends_with(']'))
+    host = host.substr(0, colon);  // the port; "[v6]" keeps its colons
+  const size_t n = std::min(host.size(), kScratchBytes);
+  std::transform(host.begin(), host.begin() + static_cast<ptrdiff_t>(n), scratch_.get(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  return t_->tls_servers->select(l, {scratch_.get(), n});
+}
+
 void HttpProxy::process_request(Stream* s, const http1::MessageHead& h) {
   timers_.cancel(s->timer);  // a drain's idle wait ends with a request
   s->method = h.method;
@@ -342,11 +354,15 @@ void HttpProxy::process_request(Stream* s, const http1::MessageHead& h) {
   s->req_left = h.content_length;
   s->req_done = h.body == http1::BodyKind::none || (h.body == http1::BodyKind::length && h.content_length == 0);
   const config::ListenerSlot* l = t_ ? t_->find_listener(s->down->key.lport) : nullptr;
-  // An HTTPS server routes with its own table, the one its SNI selected.
+  // An HTTPS server routes with its own table, the one its SNI selected; a
+  // plain-text request on a PERMISSIVE/DISABLE mesh port, with the table of
+  // the server its Host names.
   const uint32_t tls_server = tlsterm::TlsWorker::server_of(s->down);
+  uint32_t server = tls_server;
+  if (l != nullptr && server == kNone && l->accepts_plaintext) server = plaintext_server(*l, h);
   uint32_t table = l != nullptr ? l->route_table : kNone;
-  if (l != nullptr && tls_server != kNone)
-    table = tls_server < l->server_count ? t_->server_route_tables[l->server_first + tls_server] : kNone;
+  if (l != nullptr && server != kNone)
+    table = server < l->server_count ? t_->server_route_tables[l->server_first + server] : kNone;
   if (l == nullptr || table == kNone || t_->http_routes == nullptr) {
     s->flags |= kFlagNR;
     return local_reply(s, 404, {});

@@ -89,6 +89,9 @@ class HttpProxy {
   void free_request_buffers(Stream* s);
   bool read_request(Stream* s);
   void process_request(Stream* s, const http1::MessageHead& h);
+  // The server (ordinal within l) a plain-text request's Host selects, as an
+  // SNI would; kNone if none terminates TLS there.
+  uint32_t plaintext_server(const config::ListenerSlot& l, const http1::MessageHead& h);
   void forward(Stream* s, const http1::MessageHead& h, const RequestView& rv);
   uint64_t hash_key(Stream* s, const http1::MessageHead& h, const linegate::snapshot::v1::Cluster& c);
   bool acquire_upstream(Stream* s);

@@ -77,6 +77,11 @@ void TlsWorker::hello(Channel* ch, const config::RuntimeTables* t) {
   const uint32_t have = stack_.raw_peek(c, 0, scratch_.get(), tls::kMaxClientHello);
   tls::ClientHelloInfo info;
   uint32_t need = 0;
+  const config::ListenerSlot* l = t ? t->find_listener(c->key.lport) : nullptr;
+  // PERMISSIVE: TLS begins with a handshake record (RFC 8446 §5.1); no
+  // HTTP/1 request or h2c preface does. Anything else is served as it came.
+  if (have != 0 && scratch_[0] != kTlsHandshakeRecord && l != nullptr && l->accepts_plaintext)
+    return plaintext(ch);
   const tls::HelloStatus st = tls::parse_client_hello({scratch_.get(), have}, &info, &need);
   if (st == tls::HelloStatus::need_more) {
     // A client that leaves before its hello is complete is not a TLS error
@@ -85,7 +90,6 @@ void TlsWorker::hello(Channel* ch, const config::RuntimeTables* t) {
     return;
   }
   if (st != tls::HelloStatus::done) return handshake_failed(ch);  // plain text, or not a ClientHello
-  const config::ListenerSlot* l = t ? t->find_listener(c->key.lport) : nullptr;
   const config::TlsServers* servers = t ? t->tls_servers.get() : nullptr;
   ch->server = l && servers ? servers->select(*l, info.sni_view()) : config::kNone;
   const config::TlsServer* srv =
@@ -94,6 +98,15 @@ void TlsWorker::hello(Channel* ch, const config::RuntimeTables* t) {
   ch->hs = std::make_unique<tls::Handshake>(srv->context->ctx());
   ch->phase = Phase::handshake;
   handshake(ch);
+}
+
+void TlsWorker::plaintext(Channel* ch) {
+  tcp::Conn* c = ch->conn;
+  count_stat(ch, ListenerStat::tls_inspector_tls_not_found);
+  stack_.install_ulp(c, nullptr);
+  release(ch);
+  // The bytes that told wait in TCP's queue: the application reads them now.
+  if (c->ops != nullptr && c->ops->on_readable != nullptr) c->ops->on_readable(c->app, c);
 }
 
 void TlsWorker::handshake(Channel* ch) {

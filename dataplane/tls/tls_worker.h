@@ -149,6 +149,10 @@ class TlsWorker {
   void notify_app_writable(Channel* ch);
   // Handshake phase (handshake.cc).
   void hello(Channel* ch, const config::RuntimeTables* t);
+  // PERMISSIVE: the connection began in plain text. The channel lets go of
+  // it and the application reads TCP directly.
+  void plaintext(Channel* ch);
+  static constexpr uint8_t kTlsHandshakeRecord = 22;  // ContentType handshake
   void handshake(Channel* ch);
   bool start_records(Channel* ch);
   void handshake_failed(Channel* ch);

@@ -59,6 +59,7 @@
   X(tls_inspector_client_hello_too_large, "ClientHellos over the size bound (reset)")        \
   X(tls_inspector_client_hello_malformed, "first bytes not a well-formed ClientHello (reset)") \
   X(tls_inspector_timeout, "no complete ClientHello within the peek timeout (reset)")          \
+  X(tls_inspector_tls_not_found, "PERMISSIVE mesh port: connections that began in plain text (served)") \
   X(ssl_handshake, "TLS handshakes completed")                                               \
   X(ssl_session_reused, "TLS handshakes that resumed a session (ticket)")                  \
   X(ssl_connection_error, "TLS errors: failed handshakes, bad records, peers' fatal alerts (not a client that leaves)") \

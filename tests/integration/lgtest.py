@@ -575,7 +575,8 @@ class Linegate:
             "admin": f"127.0.0.1:{self.admin_port}",
         }
         if extra_top:
-            self.config.update(extra_top)
+            self.config.update({k: v for k, v in extra_top.items() if k != "node"})
+            self.config["node"].update(extra_top.get("node", {}))
         REGISTRY.append(self)
 
     def __getattr__(self, name):

@@ -15,6 +15,12 @@ root-cert.pem), against real peers on the kernel side of the tap:
      auto.test      no DestinationRule: auto mTLS, the endpoint speaks Istio mTLS
      legacy.test    auto mTLS, but the endpoint is labelled tlsMode disabled: plain text
      wrongsan.test  ISTIO_MUTUAL, the ServiceEntry names another identity: 503 UF
+     optout.test    auto mTLS, but the endpoint's PeerAuthentication is DISABLE: plain text
+     portoff.test   auto mTLS, the endpoint's policy is STRICT but DISABLE for its port: plain text
+  ports 8444/8445  ISTIO_MUTUAL too; the gateway's own PeerAuthentication
+             makes them PERMISSIVE (mTLS, or plain text told by the first
+             byte) and DISABLE (plain text only). 8443 has no port-level
+             mode: the Gateway's ISTIO_MUTUAL stands.
 
 The identity files are replaced in a later test: new handshakes present
 the new certificate. The last test takes the identity from linegate-agent's
@@ -34,17 +40,20 @@ from cryptography.x509.oid import ExtensionOID
 
 import lgtest
 from agent_tools import AgentProcess
-from http_peers import NginxUpstream, crd, dest, destination_rule, docs, get, http_server, start_http_gateway, \
+from http_peers import HttpConn, NginxUpstream, build_request, crd, dest, destination_rule, docs, get, http_server, start_http_gateway, \
     virtual_service, wait_config_applied, write_config
 from tls_peers import Pki, gateway, http_request_bytes, https_server, s_client
 
 pytestmark = pytest.mark.usefixtures("linegate_env")
 
 MTLS_PORT = 8443
+PERMISSIVE_PORT, DISABLE_PORT = 8444, 8445
 HTTP_PORT = 8080
 SVC_PORT = 443
 NGINX_PLAIN, NGINX_MESH = 19601, 19602
 NS = "istio-system"  # where crd() puts the resources (and so the services' identities)
+GW_NS = "mesh-gw"  # the gateway's own namespace: workload policies outside the root namespace
+SHOP = "shop"  # services with their own PeerAuthentication
 GW_ID = f"spiffe://cluster.local/ns/{NS}/sa/ingressgateway"
 SLEEP_ID = "spiffe://cluster.local/ns/default/sa/sleep"
 REVIEWS_ID = f"spiffe://cluster.local/ns/{NS}/sa/reviews"
@@ -64,16 +73,31 @@ class Certs:
         self.reviews = pki.issue("reviews", "reviews", uris=[REVIEWS_ID], workload=True)
 
 
-def service(name: str, host: str, port: int, peer: str, endpoint: dict, **spec) -> str:
+def service(name: str, host: str, port: int, peer: str, endpoint: dict, namespace: str = NS, **spec) -> str:
     return crd("ServiceEntry", name, {
         "hosts": [host], "location": "MESH_INTERNAL", "resolution": "STATIC",
         "ports": [{"number": SVC_PORT, "name": "http", "protocol": "HTTP", "targetPort": port}],
-        "endpoints": [{"address": peer, **endpoint}], **spec})
+        "endpoints": [{"address": peer, **endpoint}], **spec}, namespace=namespace)
+
+
+def peer_authentication(name: str, namespace: str, labels: dict, mode: str, ports: dict = None) -> str:
+    spec = {"selector": {"matchLabels": labels}, "mtls": {"mode": mode}}
+    if ports:
+        spec["portLevelMtls"] = {str(p): {"mode": m} for p, m in ports.items()}
+    return crd("PeerAuthentication", name, spec, namespace=namespace, api="security.istio.io/v1")
 
 
 def config(peer: str) -> str:
-    parts = [gateway("gw", [https_server(MTLS_PORT, "https-mesh", ["*"], mode="ISTIO_MUTUAL"),
-                            http_server(HTTP_PORT, ["*"])]),
+    mesh_ports = [https_server(p, f"https-mesh-{p}", ["*"], mode="ISTIO_MUTUAL")
+                  for p in (MTLS_PORT, PERMISSIVE_PORT, DISABLE_PORT)]
+    parts = [gateway("gw", mesh_ports + [http_server(HTTP_PORT, ["*"])]),
+             peer_authentication("gw-ports", GW_NS, {"istio": "ingressgateway"}, "UNSET",
+                                 {PERMISSIVE_PORT: "PERMISSIVE", DISABLE_PORT: "DISABLE"}),
+             # Destination policies: they select the endpoints' labels.
+             peer_authentication("optout", SHOP, {"app": "optout"}, "DISABLE"),
+             peer_authentication("portoff", SHOP, {"app": "portoff"}, "STRICT", {NGINX_PLAIN: "DISABLE"}),
+             service("optout", "optout.mesh.test", NGINX_PLAIN, peer, {"labels": {"app": "optout"}}, SHOP),
+             service("portoff", "portoff.mesh.test", NGINX_PLAIN, peer, {"labels": {"app": "portoff"}}, SHOP),
              crd("ServiceEntry", "plain", {
                  "hosts": ["plain.ext.test"], "location": "MESH_EXTERNAL", "resolution": "STATIC",
                  "ports": [{"number": 80, "name": "http", "protocol": "HTTP", "targetPort": NGINX_PLAIN}],
@@ -87,7 +111,7 @@ def config(peer: str) -> str:
              service("wrongsan", "wrongsan.mesh.test", NGINX_MESH, peer, {},
                      subjectAltNames=["spiffe://cluster.local/ns/default/sa/someone-else"]),
              destination_rule("dr-wrongsan", "wrongsan.mesh.test", traffic_policy={"tls": {"mode": "ISTIO_MUTUAL"}})]
-    for name in ("reviews", "auto", "legacy", "wrongsan"):
+    for name in ("reviews", "auto", "legacy", "wrongsan", "optout", "portoff"):
         parts.append(virtual_service(f"vs-{name}", [f"{name}.test"], [{"route": [dest(f"{name}.mesh.test", SVC_PORT)]}],
                                      ["gw"]))
     return docs(*parts)
@@ -97,12 +121,12 @@ class MeshGw:
     def __init__(self, g, certs: Certs, identity_dir, plain: NginxUpstream, mesh: NginxUpstream):
         self.g, self.certs, self.identity_dir, self.plain, self.mesh = g, certs, identity_dir, plain, mesh
 
-    def mtls(self, target: str, client=None, extra: str = ""):
+    def mtls(self, target: str, client=None, extra: str = "", port: int = MTLS_PORT):
         """One request over ISTIO_MUTUAL (s_client with the client's certificate, verifying the gateway)."""
         args = ["-CAfile", str(self.certs.root.cert)]
         if client is not None:
             args += ["-cert", str(client.chain), "-key", str(client.key)]
-        return s_client(self.g.ip4, MTLS_PORT, None, *args, request=http_request_bytes("mesh.test", target, extra))
+        return s_client(self.g.ip4, port, None, *args, request=http_request_bytes("mesh.test", target, extra))
 
     def get(self, name: str, target: str):
         return get(self.g.ip4, HTTP_PORT, target, f"{name}.test")
@@ -111,8 +135,8 @@ class MeshGw:
         prefix = f"cluster.outbound|{SVC_PORT}||{host}."
         return {k[len(prefix):]: v for k, v in self.g.stats().items() if k.startswith(prefix)}
 
-    def listener(self) -> dict:
-        prefix = f"listener.0.0.0.0_{MTLS_PORT}."
+    def listener(self, port: int = MTLS_PORT) -> dict:
+        prefix = f"listener.0.0.0.0_{port}."
         return {k[len(prefix):]: v for k, v in self.g.stats().items() if k.startswith(prefix)}
 
 
@@ -139,7 +163,7 @@ def gw(linegate_env, tmp_path_factory, certs):
                 "root_cert": str(identity_dir / "root-cert.pem")}
     nginx = []
     try:
-        g, _ = start_http_gateway(factory, config, {"identity": identity})
+        g, _ = start_http_gateway(factory, config, {"identity": identity, "node": {"namespace": GW_NS}})
         nginx.append(NginxUpstream(g.workdir, g.peer4, NGINX_PLAIN, "plain"))
         nginx.append(NginxUpstream(g.workdir, g.peer4, NGINX_MESH, "mesh",
                                    ssl={"cert": str(certs.reviews.chain), "key": str(certs.reviews.key),
@@ -204,6 +228,53 @@ def test_admin_shows_the_workload_identity(gw):
 
 
 # =====================================================================
+# the gateway's own PeerAuthentication on its mesh ports
+
+
+def test_strict_mesh_port_refuses_plain_text(gw):
+    before = gw.listener()
+    with HttpConn(gw.g.ip4, MTLS_PORT, 5) as c:
+        c.send(build_request("GET", "/strict-plain", "mesh.test"))
+        assert c.read() is None
+    want = {"ssl_connection_error": before["ssl_connection_error"] + 1,
+            "tls_inspector_tls_not_found": before["tls_inspector_tls_not_found"],
+            "downstream_rq_total": before["downstream_rq_total"]}
+    assert lgtest.settle(gw.listener, want) == want
+
+
+def test_permissive_mesh_port_serves_mtls_and_plain_text(gw):
+    """PERMISSIVE: a ClientHello gets the mTLS handshake (the caller's
+    principal goes upstream); a connection that begins in plain text is
+    served as HTTP, routed by its Host, with no principal (a forged one is
+    dropped)."""
+    before = gw.listener(PERMISSIVE_PORT)
+    r = gw.mtls("/permissive-mtls", gw.certs.sleep, port=PERMISSIVE_PORT)
+    assert r.status == 200 and r.verify_code == 0, r
+    assert gw.plain.last_entry(uri="/permissive-mtls")["xfcc"] == xfcc(GW_ID, gw.certs.sleep)
+    r = get(gw.g.ip4, PERMISSIVE_PORT, "/permissive-plain", "mesh.test",
+            headers=[("x-forwarded-client-cert", "URI=spiffe://evil")])
+    assert (r.status, r.upstream) == (200, "nginx-plain"), r
+    assert gw.plain.last_entry(uri="/permissive-plain")["xfcc"] == ""
+    r = get(gw.g.ip4, PERMISSIVE_PORT, "/permissive-nohost", "nowhere.test")
+    assert r.status == 404, r  # the plain-text request's Host picks the server, then the route
+    # No client certificate is still refused over TLS: PERMISSIVE accepts
+    # plain text, not unauthenticated TLS.
+    assert gw.mtls("/permissive-nocert", None, port=PERMISSIVE_PORT).status is None
+    want = {"ssl_handshake": before["ssl_handshake"] + 1,
+            "tls_inspector_tls_not_found": before["tls_inspector_tls_not_found"] + 2,
+            "ssl_no_certificate": before["ssl_no_certificate"] + 1}
+    assert lgtest.settle(lambda: gw.listener(PERMISSIVE_PORT), want) == want
+
+
+def test_disable_mesh_port_serves_plain_text_only(gw):
+    r = get(gw.g.ip4, DISABLE_PORT, "/disable-plain", "mesh.test")
+    assert (r.status, r.upstream) == (200, "nginx-plain"), r
+    r = gw.mtls("/disable-mtls", gw.certs.sleep, port=DISABLE_PORT)
+    assert r.status is None, r
+    assert gw.listener(DISABLE_PORT).get("ssl_handshake", 0) == 0
+
+
+# =====================================================================
 # Istio mTLS toward upstreams
 
 
@@ -228,6 +299,17 @@ def test_auto_mtls_follows_the_endpoint_label(gw):
     r = gw.get("legacy", "/legacy")
     assert (r.status, r.upstream) == (200, "nginx-plain"), r
     assert gw.plain.last_entry(uri="/legacy")["tls"] == ""
+
+
+@pytest.mark.parametrize("name", ["optout", "portoff"])
+def test_auto_mtls_honours_the_destination_peer_authentication(gw, name):
+    """The endpoints speak Istio mTLS (tlsMode istio) but their own
+    PeerAuthentication is DISABLE (workload-wide, or for the endpoint's
+    port under a STRICT policy): auto mTLS sends plain text, as istiod's
+    mtlsChecker does."""
+    r = gw.get(name, f"/{name}")
+    assert (r.status, r.upstream) == (200, "nginx-plain"), r
+    assert gw.plain.last_entry(uri=f"/{name}")["tls"] == ""
 
 
 def test_upstream_with_another_identity_is_refused(gw):

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "dataplane/config/runtime_tables.h"
 #include "dataplane/config/tls_servers.h"
@@ -97,6 +98,28 @@ TEST(TlsTables, SniPicksTheServerAsEnvoyMatchesFilterChains) {
     EXPECT_TRUE(s.servers[l.server_first + i].context) << s.servers[l.server_first + i].error;
     // Each HTTPS server routes with its own table.
     EXPECT_EQ(t->server_route_tables[l.server_first + i], i);
+  }
+}
+
+// A mesh port's PeerAuthentication (the compiler sets it): STRICT keeps
+// TLS only; PERMISSIVE keeps the channel (its first byte tells) and serves
+// plain text too; DISABLE serves plain text only.
+TEST(TlsTables, PeerAuthenticationDecidesWhatAMeshPortAccepts) {
+  struct Case {
+    std::optional<pb::MtlsMode> mode;
+    bool tls, plaintext;
+  };
+  for (const Case& c : {Case{std::nullopt, true, false}, Case{pb::MTLS_STRICT, true, false},
+                        Case{pb::MTLS_PERMISSIVE, true, true}, Case{pb::MTLS_DISABLE, false, true}}) {
+    auto snap = snapshot_with({"a.example.com"});
+    if (c.mode) snap->mutable_listeners(0)->set_peer_mtls(*c.mode);
+    std::string error;
+    const auto t = build(snap, &error);
+    ASSERT_TRUE(t) << error;
+    const ListenerSlot& l = *t->find_listener(443);
+    const std::string what = c.mode ? pb::MtlsMode_Name(*c.mode) : "unset";
+    EXPECT_EQ(l.terminates_tls, c.tls) << what;
+    EXPECT_EQ(l.accepts_plaintext, c.plaintext) << what;
   }
 }
 

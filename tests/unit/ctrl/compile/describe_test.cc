@@ -221,13 +221,14 @@ TEST_F(Describe, Endpoints) {
   const std::string t = table("endpoints");
   const std::string header = rows(t)[0];
   size_t at = 0;
-  for (const char* col : {"ENDPOINT", "STATUS", "CLUSTER", "LOCALITY", "NETWORK", "WEIGHT"}) {
+  for (const char* col : {"ENDPOINT", "STATUS", "CLUSTER", "LOCALITY", "NETWORK", "WEIGHT", "AUTO_MTLS"}) {
     const size_t next = header.find(col, at);
     ASSERT_NE(next, std::string::npos) << col;
     at = next;
   }
-  EXPECT_TRUE(has_row_with(t, {"10.0.0.1:8080", "HEALTHY", "outbound|8080|v1|web.shop.svc.cluster.local", "eu/eu-1a/", "net-a", "5"}));
-  EXPECT_TRUE(has_row_with(t, {"10.0.1.2:5432", "UNHEALTHY", "outbound|5432||db.shop.svc.cluster.local", "-", "1"}));
+  EXPECT_TRUE(has_row_with(t, {"10.0.0.1:8080", "HEALTHY", "outbound|8080|v1|web.shop.svc.cluster.local", "eu/eu-1a/", "net-a", "5", "istio"}));
+  EXPECT_TRUE(has_row_with(t, {"10.0.1.2:5432", "UNHEALTHY", "outbound|5432||db.shop.svc.cluster.local", "-", "1",
+                               "plaintext (tlsMode unset)"}));
 }
 
 TEST_F(Describe, SecretsShowCertificateFactsNeverKeys) {

@@ -1,5 +1,9 @@
 // DestinationRule lookup and merge, registry, credentials, security and
 // telemetry composition, rate limits.
+#include <map>
+
+#include "ctrl/compile/describe.h"
+#include "ctrl/compile/peer_authentication.h"
 #include "tests/unit/ctrl/compile/test_util.h"
 
 namespace lg::ctrl::testing {
@@ -350,18 +354,114 @@ spec:
   const pb::GatewaySnapshot s = compile(yaml, ingress_node("gateways"));
   const pb::PeerAuthentication& pa = s.security().peer_authentication();
   EXPECT_EQ(pa.mode(), pb::MTLS_PERMISSIVE);
-  ASSERT_EQ(pa.port_level_size(), 3);
+  EXPECT_TRUE(pa.mode_set());
+  ASSERT_EQ(pa.port_level_size(), 2) << "UNSET ports inherit: left out";
   EXPECT_EQ(pa.port_level(0).port(), 80u);
   EXPECT_EQ(pa.port_level(0).mode(), pb::MTLS_DISABLE);
   EXPECT_EQ(pa.port_level(1).port(), 8443u);
   EXPECT_EQ(pa.port_level(1).mode(), pb::MTLS_STRICT);
-  EXPECT_EQ(pa.port_level(2).mode(), pb::MTLS_PERMISSIVE) << "UNSET inherits the workload mode";
+  EXPECT_EQ(compile::mtls_mode_for_port(pa, 9000), pb::MTLS_PERMISSIVE) << "UNSET inherits the workload mode";
+  EXPECT_EQ(compile::mtls_mode_for_port(pa, 80), pb::MTLS_DISABLE);
   EXPECT_EQ(std::vector<std::string>(pa.policies().begin(), pa.policies().end()),
             (std::vector<std::string>{"istio-system/mesh", "gateways/ns", "gateways/wl"}));
   // UNSET at namespace level inherits the mesh's STRICT.
   GatewayNode other = ingress_node("gateways");
   other.labels = {{"istio", "egressgateway"}};
   EXPECT_EQ(compile(yaml, other).security().peer_authentication().mode(), pb::MTLS_STRICT);
+}
+
+std::string workload_entry(const std::string& ns, const std::string& name, const std::string& address,
+                           const std::string& labels) {
+  return "apiVersion: networking.istio.io/v1\nkind: WorkloadEntry\nmetadata: {name: " + name + ", namespace: " + ns +
+         "}\nspec: {address: " + address + ", labels: " + labels + "}\n---\n";
+}
+
+std::string peer_authentication(const std::string& ns, const std::string& name, const std::string& body) {
+  return "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: " + name + ", namespace: " + ns +
+         "}\nspec:\n" + body + "---\n";
+}
+
+// istiod's mtlsChecker: auto mTLS sends plain text to an endpoint whose own
+// PeerAuthentication (its namespace and labels, port-level for its port) is
+// DISABLE; an explicit DestinationRule ISTIO_MUTUAL ignores it.
+TEST(Security, AutoMtlsHonoursTheDestinationPeerAuthentication) {
+  auto svc = [](const std::string& ns, const std::string& name) {
+    return "apiVersion: v1\nkind: Service\nmetadata: {name: " + name + ", namespace: " + ns +
+           "}\nspec: {selector: {app: " + name + "}, ports: [{name: http, port: 8080}]}\n---\n";
+  };
+  const std::string yaml =
+      routes_to({"host: web.shop.svc.cluster.local", "host: api.api.svc.cluster.local",
+                 "host: old.other.svc.cluster.local", "host: pay.pay.svc.cluster.local"}) +
+      svc("shop", "web") + workload_entry("shop", "web-1", "10.0.0.1", "{app: web, tier: legacy}") +
+      workload_entry("shop", "web-2", "10.0.0.2", "{app: web}") + svc("api", "api") +
+      workload_entry("api", "api-1", "10.0.1.1", "{app: api}") + svc("other", "old") +
+      workload_entry("other", "old-1", "10.0.2.1", "{app: old}") + svc("pay", "pay") +
+      workload_entry("pay", "pay-1", "10.0.3.1", "{app: pay}") +
+      peer_authentication("istio-system", "mesh", "  mtls: {mode: DISABLE}\n") +
+      peer_authentication("shop", "ns", "  mtls: {mode: STRICT}\n") +
+      peer_authentication("shop", "legacy", "  selector: {matchLabels: {tier: legacy}}\n  mtls: {mode: DISABLE}\n") +
+      peer_authentication("api", "ports",
+                          "  selector: {matchLabels: {app: api}}\n  mtls: {mode: STRICT}\n"
+                          "  portLevelMtls: {\"8080\": {mode: DISABLE}, \"9090\": {mode: PERMISSIVE}}\n") +
+      peer_authentication("pay", "ns", "  mtls: {mode: DISABLE}\n") +
+      dr("pay", "pay", "pay", "  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}\n");
+  const pb::GatewaySnapshot s = compile(yaml);
+  auto disabled = [&](const std::string& host, const std::string& address) -> std::string {
+    const pb::Cluster* c = find_cluster(s, "outbound|8080||" + host);
+    if (!c) return "<no cluster>";
+    for (const pb::Endpoint& e : c->endpoints())
+      if (e.address() == address) return e.peer_mtls_disabled() ? "disabled" : "mtls";
+    return "<no endpoint>";
+  };
+  EXPECT_EQ(disabled("web.shop.svc.cluster.local", "10.0.0.1"), "disabled") << "the workload policy";
+  EXPECT_EQ(disabled("web.shop.svc.cluster.local", "10.0.0.2"), "mtls") << "the namespace's STRICT over the mesh's";
+  EXPECT_EQ(disabled("api.api.svc.cluster.local", "10.0.1.1"), "disabled") << "port-level, for the endpoint's port";
+  EXPECT_EQ(disabled("old.other.svc.cluster.local", "10.0.2.1"), "disabled") << "the mesh policy";
+  EXPECT_EQ(disabled("pay.pay.svc.cluster.local", "10.0.3.1"), "mtls") << "DestinationRule ISTIO_MUTUAL wins";
+  EXPECT_FALSE(find_cluster(s, "outbound|8080||pay.pay.svc.cluster.local")->policy().tls().auto_mtls());
+}
+
+// The gateway's own policy applies on its mesh ports only (every server
+// ISTIO_MUTUAL): port-level, else the workload mode when one is set, else
+// STRICT (the Gateway's word).
+TEST(Security, GatewayPeerAuthenticationOnMeshPorts) {
+  auto server = [](int port, const std::string& mode) {
+    return "  - port: {number: " + std::to_string(port) + ", name: p" + std::to_string(port) +
+           ", protocol: HTTPS}\n    hosts: [\"*\"]\n    tls: {mode: " + mode + ", credentialName: c}\n";
+  };
+  const std::string gw = "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: gw, namespace: "
+                         "istio-system}\nspec:\n  selector: {istio: ingressgateway}\n  servers:\n" +
+                         server(15443, "ISTIO_MUTUAL") + server(8443, "ISTIO_MUTUAL") + server(9443, "ISTIO_MUTUAL") +
+                         server(443, "SIMPLE") + "---\n";
+  auto modes = [](const pb::GatewaySnapshot& s) {
+    std::map<uint32_t, std::string> out;
+    for (const pb::Listener& l : s.listeners())
+      out[l.port()] = l.has_peer_mtls() ? pb::MtlsMode_Name(l.peer_mtls()) : "-";
+    return out;
+  };
+  using M = std::map<uint32_t, std::string>;
+  EXPECT_EQ(modes(compile(gw)), (M{{443, "-"}, {8443, "MTLS_STRICT"}, {9443, "MTLS_STRICT"}, {15443, "MTLS_STRICT"}}))
+      << "no policy: the Gateway's ISTIO_MUTUAL stands";
+  const std::string policies =
+      gw + peer_authentication("gateways", "gw",
+                               "  selector: {matchLabels: {istio: ingressgateway}}\n  mtls: {mode: PERMISSIVE}\n"
+                               "  portLevelMtls: {\"8443\": {mode: DISABLE}, \"443\": {mode: DISABLE}}\n");
+  const pb::GatewaySnapshot with_policies = compile(policies, ingress_node("gateways"));
+  EXPECT_EQ(modes(with_policies),
+            (M{{443, "-"}, {8443, "MTLS_DISABLE"}, {9443, "MTLS_PERMISSIVE"}, {15443, "MTLS_PERMISSIVE"}}));
+  std::string table;
+  ASSERT_TRUE(describe_table(with_policies, "listeners", table));
+  EXPECT_NE(table.find("ISTIO_MUTUAL cred=c peer=PERMISSIVE"), std::string::npos) << table;
+  EXPECT_EQ(modes(compile(policies)), (M{{443, "-"}, {8443, "MTLS_STRICT"}, {9443, "MTLS_STRICT"}, {15443, "MTLS_STRICT"}}))
+      << "a policy of another namespace";
+  GatewayNode other = ingress_node("gateways");
+  other.labels = {{"istio", "eastwestgateway"}};
+  const std::string eastwest = "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: gw, namespace: "
+                               "istio-system}\nspec:\n  selector: {istio: eastwestgateway}\n  servers:\n" +
+                               server(15443, "ISTIO_MUTUAL") + "---\n" +
+                               peer_authentication("gateways", "gw", "  selector: {matchLabels: {istio: "
+                                                   "ingressgateway}}\n  mtls: {mode: PERMISSIVE}\n");
+  EXPECT_EQ(modes(compile(eastwest, other)), (M{{15443, "MTLS_STRICT"}})) << "the policy selects another workload";
 }
 
 TEST(Security, AuthorizationPolicySelectionAndOrder) {
