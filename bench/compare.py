@@ -1200,8 +1200,8 @@ def write_docs(markdown: str, doc: Path = DOC):
 def parse_args(argv: list[str]):
     ap = argparse.ArgumentParser(prog="bench/compare.sh", description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--duration", type=float, default=20, help="measured seconds per phase (20)")
-    ap.add_argument("--warmup", type=float, default=3, help="seconds before measuring (3)")
+    ap.add_argument("--duration", type=float, help="measured seconds per phase (20; --quick: 3)")
+    ap.add_argument("--warmup", type=float, help="seconds before measuring (3; --quick: 1)")
     ap.add_argument("--connections", type=int, default=64, help="client connections (64)")
     ap.add_argument("--response-bytes", type=int, default=1024, help="upstream response body bytes (1024)")
     ap.add_argument("--routes", type=int, default=100, help="prefix routes /r0/../r{N-1}/ (100)")
@@ -1210,14 +1210,15 @@ def parse_args(argv: list[str]):
     ap.add_argument("--out", help="directory for configs, logs and JSON (default: a new /tmp/linegate-compare.*)")
     ap.add_argument("--no-docs", action="store_true", help="do not touch docs/performance.md")
     ap.add_argument("--docs", action="store_true", help="write docs/performance.md even with --quick")
-    ap.add_argument("--quick", action="store_true", help="smoke test: duration 3, warmup 1, no docs unless --docs")
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke test: duration 3, warmup 1 (unless given), no docs unless --docs")
     ap.add_argument("--build", default="build", help="build directory (build)")
     ap.add_argument("--cpus", default="0,1", help="GENERATOR_CPU,PROXY_CPU (0,1)")
     ap.add_argument("--crds", help="Istio CRD schemas for linegate's structural checks (bootstrap `crds:`)")
     ap.add_argument("--dry-run", action="store_true", help="print the plan, write and check the configs, run nothing")
     a = ap.parse_args(argv)
-    if a.quick:
-        a.duration, a.warmup = 3, 1
+    a.duration = a.duration if a.duration is not None else 3 if a.quick else 20
+    a.warmup = a.warmup if a.warmup is not None else 1 if a.quick else 3
     a.only = [x.strip() for x in a.only.split(",") if x.strip()]
     bad = [x for x in a.only if x not in PROXIES]
     if bad or not a.only:
