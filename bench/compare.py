@@ -404,8 +404,8 @@ def https_server_yaml(t: TlsSetup) -> str:
 
 
 def tls_secret_yaml(t: TlsSetup) -> str:
-    """The credential as a Kubernetes Secret in the config directory, as
-    istiod would find it (Gateway certificate files are not supported)."""
+    """The credential as a Kubernetes Secret in the config directory, where
+    a deployment keeps it (credentialName)."""
     def b64(f: Path) -> str:
         return base64.b64encode(f.read_bytes()).decode()
     return f"""\
