@@ -56,7 +56,9 @@ std::vector<X509Ptr> read_certs(std::string_view pem, bool* bad) {
 PkeyPtr read_key(std::string_view pem) {
   BioPtr b = mem_bio(pem);
   if (!b) return nullptr;
-  PkeyPtr k(PEM_read_bio_PrivateKey(b.get(), nullptr, nullptr, nullptr));
+  // An empty passphrase: an encrypted key fails here instead of OpenSSL
+  // asking for one on the terminal.
+  PkeyPtr k(PEM_read_bio_PrivateKey(b.get(), nullptr, nullptr, const_cast<char*>("")));
   ERR_clear_error();
   return k;
 }

@@ -58,7 +58,8 @@ std::string ossl_errors();
 // Every certificate in `pem`, in order; empty when it holds none or a block
 // does not parse (`*bad` then says so).
 std::vector<X509Ptr> read_certs(std::string_view pem, bool* bad = nullptr);
-// The first private key in `pem` (unencrypted PEM: PKCS#8, SEC1 or PKCS#1).
+// The first private key in `pem` (unencrypted PEM: PKCS#8, SEC1 or PKCS#1;
+// an encrypted one reads as none).
 PkeyPtr read_key(std::string_view pem);
 X509ReqPtr read_csr(std::string_view pem);
 

@@ -1,31 +1,12 @@
 #include "ctrl/ca/spiffe.h"
 
+#include "ctrl/crd/k8s_names.h"
+
 namespace lg::ctrl::ca {
 
 namespace {
 
 bool lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-
-// RFC 1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 63.
-bool dns_label(std::string_view s) {
-  if (s.empty() || s.size() > 63 || !lower_alnum(s.front()) || !lower_alnum(s.back())) return false;
-  for (char c : s)
-    if (!lower_alnum(c) && c != '-') return false;
-  return true;
-}
-
-// RFC 1123 subdomain: labels joined by '.', at most 253.
-bool dns_subdomain(std::string_view s) {
-  if (s.empty() || s.size() > 253) return false;
-  size_t start = 0;
-  while (true) {
-    size_t dot = s.find('.', start);
-    if (!dns_label(s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start)))
-      return false;
-    if (dot == std::string_view::npos) return true;
-    start = dot + 1;
-  }
-}
 
 }  // namespace
 
@@ -57,9 +38,10 @@ std::optional<SpiffeId> parse_spiffe_id(std::string_view uri, std::string* error
   if (sa == std::string_view::npos) return fail("path must be /ns/<namespace>/sa/<service-account>");
   id.ns = std::string(path.substr(0, sa));
   id.service_account = std::string(path.substr(sa + kSa.size()));
-  if (!dns_label(id.ns)) return fail("namespace \"" + id.ns + "\" is not an RFC 1123 label");
-  if (!dns_subdomain(id.service_account))
-    return fail("service account \"" + id.service_account + "\" is not an RFC 1123 subdomain");
+  if (std::string why = k8snames::dns1123_label(id.ns); !why.empty())
+    return fail("namespace \"" + id.ns + "\": " + why);
+  if (std::string why = k8snames::dns1123_subdomain(id.service_account); !why.empty())
+    return fail("service account \"" + id.service_account + "\": " + why);
   return id;
 }
 

@@ -2,13 +2,12 @@
 // needs of them as registry and credential sources (the API server's own
 // structural checks are in ctrl/crd). TLS material is parsed with OpenSSL so
 // a bad certificate is reported here, not as a failed handshake on the node.
+#include "ctrl/ca/ossl.h"
 #include "ctrl/validate/checks.h"
 #include "ctrl/validate/hosts.h"
 
-#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include <memory>
@@ -47,34 +46,10 @@ std::optional<std::string> base64_decode(std::string_view in) {
   return out;
 }
 
-struct BioFree { void operator()(BIO* b) const { BIO_free(b); } };
-struct X509Free { void operator()(X509* x) const { X509_free(x); } };
-struct PkeyFree { void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); } };
-using BioPtr = std::unique_ptr<BIO, BioFree>;
-using X509Ptr = std::unique_ptr<X509, X509Free>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
-
-BioPtr mem_bio(const std::string& s) { return BioPtr(BIO_new_mem_buf(s.data(), static_cast<int>(s.size()))); }
-
-// Every certificate in a PEM bundle; empty when none parses.
-std::vector<X509Ptr> read_certs(const std::string& pem) {
-  std::vector<X509Ptr> out;
-  BioPtr bio = mem_bio(pem);
-  if (!bio) return out;
-  while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) out.emplace_back(x);
-  ERR_clear_error();  // the loop ends on a "no start line" error
-  return out;
-}
-
-PkeyPtr read_key(const std::string& pem) {
-  BioPtr bio = mem_bio(pem);
-  if (!bio) return nullptr;
-  // A null passphrase callback with an empty password: an encrypted key fails
-  // here, as it would on the gateway.
-  PkeyPtr k(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, const_cast<char*>("")));
-  ERR_clear_error();
-  return k;
-}
+using ca::PkeyPtr;
+using ca::read_certs;
+using ca::read_key;
+using ca::X509Ptr;
 
 // Secret values by key: data (base64) and stringData (plain), stringData winning as in the API server.
 struct SecretData {

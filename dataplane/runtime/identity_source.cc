@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "ctrl/ca/spiffe.h"
 #include "dataplane/config/tls_inputs.h"
 #include "dataplane/log.h"
 
@@ -27,7 +28,7 @@ std::string iso_time(std::chrono::system_clock::time_point t) {
 
 IdentitySource::IdentitySource(const Bootstrap& b, Apply apply, SignFn sign, CsrFn csr)
     : settings_(b.identity),
-      spiffe_id_("spiffe://" + b.identity.trust_domain + "/ns/" + b.node.ns + "/sa/" + b.identity.service_account),
+      spiffe_id_(ctrl::ca::SpiffeId{b.identity.trust_domain, b.node.ns, b.identity.service_account}.uri()),
       agent_("agent " + b.agent.address),
       apply_(std::move(apply)),
       sign_(std::move(sign)),

@@ -197,7 +197,7 @@ TEST(CaSign, RefusesIdentitiesOutsideTheTrustDomainOrOfAnotherShape) {
   refused("spiffe://cluster.local", "no path");
   refused("spiffe://cluster.local/ns/default", "path must be /ns/<namespace>/sa/<service-account>");
   refused("spiffe://cluster.local/sa/x/ns/y", "path must be");
-  refused("spiffe://cluster.local/ns//sa/x", "namespace \"\" is not an RFC 1123 label");
+  refused("spiffe://cluster.local/ns//sa/x", "namespace \"\": a lowercase RFC 1123 label");
   refused("spiffe://cluster.local/ns/Default/sa/x", "namespace \"Default\"");
   refused("spiffe://cluster.local/ns/default/sa/", "service account \"\"");
   refused("spiffe://cluster.local/ns/default/sa/a/b", "service account \"a/b\"");
