@@ -19,8 +19,19 @@ int openssl_version(Version v) { return v == Version::tls13 ? TLS1_3_VERSION : T
 
 }  // namespace
 
-std::unique_ptr<BIO, BioFree> pem_bio(const std::string& pem) {
-  return std::unique_ptr<BIO, BioFree>(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+std::vector<X509Ptr> read_certificates(const std::string& pem) {
+  std::vector<X509Ptr> out;
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
+  if (bio == nullptr) return out;
+  while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) out.emplace_back(x);
+  ERR_clear_error();  // the loop ends on "no start line"
+  return out;
+}
+
+PkeyPtr read_private_key(const std::string& pem) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
+  if (bio == nullptr) return nullptr;
+  return PkeyPtr(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, const_cast<char*>("")));
 }
 
 std::string openssl_reason() {
@@ -31,34 +42,23 @@ std::string openssl_reason() {
 }
 
 bool use_certificate_key(SSL_CTX* ctx, const CertificateKey& ck, std::string* error) {
-  auto bio = pem_bio(ck.cert_chain_pem);
-  X509* leaf = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
-  if (leaf == nullptr) {
-    *error = ck.name + ": no PEM certificate (" + openssl_reason() + ")";
+  const std::vector<X509Ptr> chain = read_certificates(ck.cert_chain_pem);
+  if (chain.empty()) {
+    *error = ck.name + ": no PEM certificate";
     return false;
   }
-  bool ok = SSL_CTX_use_certificate(ctx, leaf) == 1;
-  X509_free(leaf);
-  while (ok) {
-    X509* ca = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
-    if (ca == nullptr) break;
-    ok = SSL_CTX_add1_chain_cert(ctx, ca) == 1;
-    X509_free(ca);
-  }
-  ERR_clear_error();  // the end of the PEM list reads as an error
+  bool ok = SSL_CTX_use_certificate(ctx, chain.front().get()) == 1;
+  for (size_t i = 1; ok && i < chain.size(); ++i) ok = SSL_CTX_add1_chain_cert(ctx, chain[i].get()) == 1;
   if (!ok) {
     *error = ck.name + ": certificate refused (" + openssl_reason() + ")";
     return false;
   }
-  auto kbio = pem_bio(ck.private_key_pem);
-  EVP_PKEY* key = PEM_read_bio_PrivateKey(kbio.get(), nullptr, nullptr, nullptr);
+  const PkeyPtr key = read_private_key(ck.private_key_pem);
   if (key == nullptr) {
     *error = ck.name + ": no PEM private key (" + openssl_reason() + ")";
     return false;
   }
-  ok = SSL_CTX_use_PrivateKey(ctx, key) == 1 && SSL_CTX_check_private_key(ctx) == 1;
-  EVP_PKEY_free(key);
-  if (!ok) {
+  if (SSL_CTX_use_PrivateKey(ctx, key.get()) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
     *error = ck.name + ": the private key does not match the certificate (" + openssl_reason() + ")";
     return false;
   }
@@ -67,22 +67,18 @@ bool use_certificate_key(SSL_CTX* ctx, const CertificateKey& ck, std::string* er
 
 bool trust_cas(SSL_CTX* ctx, const std::string& pem, const char* what, STACK_OF(X509_NAME) * names,
                std::string* error) {
-  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
-  auto bio = pem_bio(pem);
-  int n = 0;
-  for (X509* ca; (ca = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) != nullptr; ++n) {
-    X509_STORE_add_cert(store, ca);
-    if (names != nullptr) sk_X509_NAME_push(names, X509_NAME_dup(X509_get_subject_name(ca)));
-    X509_free(ca);
-  }
-  ERR_clear_error();
-  if (n == 0) {
+  const std::vector<X509Ptr> cas = read_certificates(pem);
+  if (cas.empty()) {
     *error = std::string(what) + ": no PEM certificate";
     return false;
   }
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+  for (const X509Ptr& ca : cas) {
+    X509_STORE_add_cert(store, ca.get());
+    if (names != nullptr) sk_X509_NAME_push(names, X509_NAME_dup(X509_get_subject_name(ca.get())));
+  }
   return true;
 }
-
 
 bool common_settings(SSL_CTX* ctx, Version min, Version max, const std::vector<std::string>& cipher_suites,
                      std::string* error) {

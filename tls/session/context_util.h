@@ -22,11 +22,22 @@ struct CertificateKey {
 // OpenSSL's reason for the last error (the error queue is cleared).
 std::string openssl_reason();
 
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
+struct X509Free {
+  void operator()(X509* x) const { X509_free(x); }
 };
-// A read-only memory BIO over pem (which must outlive it).
-std::unique_ptr<BIO, BioFree> pem_bio(const std::string& pem);
+struct PkeyFree {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+using X509Ptr = std::unique_ptr<X509, X509Free>;
+using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
+
+// Every certificate in `pem`, in order (a chain: leaf first); empty when
+// none parses.
+std::vector<X509Ptr> read_certificates(const std::string& pem);
+// The first private key in `pem`, or null. Encrypted keys read as none
+// (an empty passphrase, never a prompt on the terminal): Istio's
+// credentials are unencrypted.
+PkeyPtr read_private_key(const std::string& pem);
 
 // The leaf, its chain and the matching private key; the context keeps one
 // chain per key type.

@@ -57,9 +57,9 @@ bool set_session_context(SSL_CTX* ctx, const ServerTlsConfig& c) {
   const auto text = [&](const std::string& s) { field(s.data(), s.size()); };
   text("linegate server session context 1");
   for (const CertificateKey& ck : c.certificates) {
-    auto bio = pem_bio(ck.cert_chain_pem);
-    X509* leaf = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
-    if (leaf == nullptr) return false;
+    const std::vector<X509Ptr> chain = read_certificates(ck.cert_chain_pem);
+    if (chain.empty()) return false;
+    X509* leaf = chain.front().get();
     unsigned char* der = nullptr;
     const int n = i2d_X509_NAME(X509_get_subject_name(leaf), &der);
     field(der, n > 0 ? static_cast<size_t>(n) : 0);
@@ -67,7 +67,6 @@ bool set_session_context(SSL_CTX* ctx, const ServerTlsConfig& c) {
     const int san = X509_get_ext_by_NID(leaf, NID_subject_alt_name, -1);
     const ASN1_OCTET_STRING* names = san >= 0 ? X509_EXTENSION_get_data(X509_get_ext(leaf, san)) : nullptr;
     field(names ? ASN1_STRING_get0_data(names) : nullptr, names ? static_cast<size_t>(ASN1_STRING_length(names)) : 0);
-    X509_free(leaf);
   }
   const auto mode = static_cast<uint8_t>(c.client_certificate);
   field(&mode, 1);

@@ -14,19 +14,6 @@ namespace lg::tls {
 
 namespace {
 
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-using Cert = std::unique_ptr<X509, X509Free>;
-
-std::vector<Cert> read_certs(const std::string& pem) {
-  std::vector<Cert> out;
-  auto bio = pem_bio(pem);
-  while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) out.emplace_back(x);
-  ERR_clear_error();  // the loop ends on "no start line"
-  return out;
-}
-
 bool to_time_point(const ASN1_TIME* t, std::chrono::system_clock::time_point* out) {
   struct tm tm = {};
   if (ASN1_TIME_to_tm(t, &tm) != 1) return false;
@@ -68,9 +55,9 @@ std::shared_ptr<const WorkloadIdentity> WorkloadIdentity::load(std::string cert_
     *error = source + ": " + why;
     return nullptr;
   };
-  std::vector<Cert> chain = read_certs(cert_chain_pem);
+  std::vector<X509Ptr> chain = read_certificates(cert_chain_pem);
   if (chain.empty()) return fail("no certificate in the certificate chain");
-  std::vector<Cert> roots = read_certs(roots_pem);
+  std::vector<X509Ptr> roots = read_certificates(roots_pem);
   if (roots.empty()) return fail("no certificate in the root certificates");
   X509* leaf = chain.front().get();
 
@@ -82,9 +69,7 @@ std::shared_ptr<const WorkloadIdentity> WorkloadIdentity::load(std::string cert_
       !to_time_point(X509_get0_notAfter(leaf), &id->not_after))
     return fail("the certificate's validity does not parse");
 
-  auto key_bio = pem_bio(private_key_pem);
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
-      PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr), EVP_PKEY_free);
+  const PkeyPtr key = read_private_key(private_key_pem);
   if (!key) return fail("private key: " + openssl_reason());
   if (X509_check_private_key(leaf, key.get()) != 1) return fail("the private key is not the certificate's");
 
@@ -95,7 +80,7 @@ std::shared_ptr<const WorkloadIdentity> WorkloadIdentity::load(std::string cert_
   std::unique_ptr<STACK_OF(X509), StackFree> untrusted(sk_X509_new_null());
   std::unique_ptr<X509_STORE_CTX, decltype(&X509_STORE_CTX_free)> vctx(X509_STORE_CTX_new(), X509_STORE_CTX_free);
   if (!store || !untrusted || !vctx) return fail("out of memory");
-  for (const Cert& r : roots) X509_STORE_add_cert(store.get(), r.get());
+  for (const X509Ptr& r : roots) X509_STORE_add_cert(store.get(), r.get());
   for (size_t i = 1; i < chain.size(); ++i) sk_X509_push(untrusted.get(), chain[i].get());
   if (X509_STORE_CTX_init(vctx.get(), store.get(), leaf, untrusted.get()) != 1) return fail(openssl_reason());
   X509_STORE_CTX_set_time(vctx.get(), 0, std::chrono::system_clock::to_time_t(now));

@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 
+#include "tls/session/context_util.h"
 #include "tls/testing/peers.h"
 
 namespace lg::tls {
@@ -27,16 +29,23 @@ CtxPtr client_ctx(int max_version = TLS1_3_VERSION) {
 }
 
 bool use_client_cert(SSL_CTX* ctx, const Credential& cred) {
-  BIO* cb = BIO_new_mem_buf(cred.cert_pem.data(), static_cast<int>(cred.cert_pem.size()));
-  BIO* kb = BIO_new_mem_buf(cred.key_pem.data(), static_cast<int>(cred.key_pem.size()));
-  X509* x = PEM_read_bio_X509(cb, nullptr, nullptr, nullptr);
-  EVP_PKEY* k = PEM_read_bio_PrivateKey(kb, nullptr, nullptr, nullptr);
-  const bool ok = SSL_CTX_use_certificate(ctx, x) == 1 && SSL_CTX_use_PrivateKey(ctx, k) == 1;
-  X509_free(x);
-  EVP_PKEY_free(k);
-  BIO_free(cb);
-  BIO_free(kb);
-  return ok;
+  const std::vector<X509Ptr> certs = read_certificates(cred.cert_pem);
+  const PkeyPtr key = read_private_key(cred.key_pem);
+  return !certs.empty() && key != nullptr && SSL_CTX_use_certificate(ctx, certs.front().get()) == 1 &&
+         SSL_CTX_use_PrivateKey(ctx, key.get()) == 1;
+}
+
+// key_pem as PKCS#8 encrypted under a passphrase.
+std::string encrypted_key(const std::string& key_pem) {
+  const PkeyPtr key = read_private_key(key_pem);
+  std::unique_ptr<BIO, decltype(&BIO_free)> out(BIO_new(BIO_s_mem()), BIO_free);
+  if (key == nullptr || out == nullptr ||
+      PEM_write_bio_PKCS8PrivateKey(out.get(), key.get(), EVP_aes_256_cbc(), nullptr, 0, nullptr,
+                                    const_cast<char*>("passphrase")) != 1)
+    return "";
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(out.get(), &data);
+  return std::string(data, static_cast<size_t>(n));
 }
 
 class ServerContextTest : public testing::Test {
@@ -176,6 +185,10 @@ TEST_F(ServerContextTest, BadSettingsGetClearErrors) {
   c.certificates = {{"cred-c", ecdsa_.cert_pem, "not a key"}};
   EXPECT_FALSE(ServerContext::build(c, &error));
   EXPECT_EQ(error.rfind("cred-c: no PEM private key", 0), 0u) << error;
+  // An encrypted key is refused with the same error, never a passphrase prompt.
+  c.certificates = {{"cred-d", ecdsa_.cert_pem, encrypted_key(ecdsa_.key_pem)}};
+  EXPECT_FALSE(ServerContext::build(c, &error));
+  EXPECT_EQ(error.rfind("cred-d: no PEM private key", 0), 0u) << error;
   c = simple();
   c.min_version = Version::tls13;
   c.max_version = Version::tls12;
