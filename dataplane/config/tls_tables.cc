@@ -130,6 +130,9 @@ std::shared_ptr<const TlsServers> build_tls_servers(const Snapshot& s, const Run
         const bool wildcard = n.starts_with('*');
         ts.names.push_back({wildcard ? n.substr(1) : std::move(n), wildcard});  // "*.a.com" → ".a.com", "*" → ""
       }
+      // PeerAuthentication DISABLE: the names route plain-text requests;
+      // no handshake ever needs a context (nor waits for an identity).
+      if (!l.terminates_tls) continue;
       const std::string who = "listener " + pl.name() + " server " + srv.name();
       tls::ServerTlsConfig config;
       if (!server_config(s, srv, env.identity.get(), &config, &ts.error)) {

@@ -44,9 +44,11 @@ std::shared_ptr<const UpstreamTls> build_upstream_tls(const Snapshot& s, const R
 // The TLS a connection to endpoint `ei` of cluster ci originates, or null
 // when it sends plain text. A cluster whose context did not build has an
 // entry with no context for every endpoint (refuse its requests rather than
-// send them in plain text), so ei = kNone tells that before an endpoint is
-// picked.
+// send them in plain text).
 const UpstreamTlsCluster* origination(const RuntimeTables& t, uint32_t ci, uint32_t ei);
+// Cluster ci should originate TLS and cannot: the proxies refuse its
+// connections before picking an endpoint (no retry would fare better).
+bool tls_unavailable(const RuntimeTables& t, uint32_t ci);
 
 // Every TLS context of these tables that could not be built (servers and
 // clusters), one line each.

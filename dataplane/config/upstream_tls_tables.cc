@@ -123,6 +123,11 @@ const UpstreamTlsCluster* origination(const RuntimeTables& t, uint32_t ci, uint3
   return &c;
 }
 
+bool tls_unavailable(const RuntimeTables& t, uint32_t ci) {
+  const UpstreamTlsCluster* c = origination(t, ci, kNone);
+  return c != nullptr && c->context == nullptr;
+}
+
 std::vector<std::string> tls_errors(const RuntimeTables& t) {
   std::vector<std::string> out;
   if (t.tls_servers != nullptr)

@@ -209,11 +209,8 @@ void TcpProxy::connect_upstream(Session* s) {
   // The cluster may have moved in newer tables; find it again by its id.
   const uint32_t ci = t_ ? t_->cluster_for_stats_id(s->cluster_stats) : kNone;
   // DestinationRule tls (or auto mTLS) on a TCP route: the gateway
-  // originates TLS. A context that did not build refuses the connection
-  // before an endpoint is taken (never plain text, and no retry: every try
-  // would fail alike).
-  const config::UpstreamTlsCluster* refused = ci != kNone ? config::origination(*t_, ci, kNone) : nullptr;
-  if (refused != nullptr && refused->context == nullptr) return end(s, true, true);
+  // originates TLS, and without a context refuses (never plain text).
+  if (ci != kNone && config::tls_unavailable(*t_, ci)) return end(s, true, true);
   upstream::HostRef h;
   const upstream::PickStatus st =
       ci == kNone ? upstream::PickStatus::no_cluster

@@ -522,6 +522,11 @@ bool HttpProxy::acquire_upstream(Stream* s) {
     local_reply(s, 503, {});
     return false;
   }
+  if (config::tls_unavailable(*t_, ci)) {
+    s->flags |= kFlagNC;  // as Envoy answers while a cluster waits for its secret
+    local_reply(s, 503, "upstream TLS context unavailable");
+    return false;
+  }
   const unsigned attempt = s->retries;
   upstream::HostRef h;
   upstream::PickStatus st =
@@ -535,12 +540,7 @@ bool HttpProxy::acquire_upstream(Stream* s) {
     local_reply(s, 503, {});
     return false;
   }
-  const config::UpstreamTlsCluster* tls = config::origination(*t_, ci, h.endpoint);
-  if (tls != nullptr && tls->context == nullptr) {
-    s->flags |= kFlagNC;  // as Envoy answers while a cluster waits for its secret
-    local_reply(s, 503, "upstream TLS context unavailable");
-    return false;
-  }
+  const config::UpstreamTlsCluster* tls = config::origination(*t_, ci, h.endpoint);  // a context, or null
   if (attempt < 4) s->tried[attempt] = h.endpoint;
   while (upstream::PooledConn* p = pool_.take_idle(h)) {
     // A DestinationRule that turned TLS on or off since: not that one.

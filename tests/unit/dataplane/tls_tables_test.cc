@@ -120,6 +120,12 @@ TEST(TlsTables, PeerAuthenticationDecidesWhatAMeshPortAccepts) {
     const std::string what = c.mode ? pb::MtlsMode_Name(*c.mode) : "unset";
     EXPECT_EQ(l.terminates_tls, c.tls) << what;
     EXPECT_EQ(l.accepts_plaintext, c.plaintext) << what;
+    // DISABLE builds no context (and reports no error for the lack of one);
+    // the server's names still pick the route table of plain-text requests.
+    const TlsServer& srv = t->tls_servers->servers[l.server_first];
+    EXPECT_EQ(srv.context != nullptr, c.tls) << what;
+    EXPECT_EQ(srv.error, "") << what;
+    EXPECT_EQ(t->tls_servers->select(l, "a.example.com"), 0u) << what;
   }
 }
 
