@@ -174,6 +174,21 @@ def listening(addr: str, port: int) -> bool:
         return s.connect_ex((addr, port)) == 0
 
 
+def wait_listening(p: "Proc", addr: str, ports: list, logs: tuple = ()):
+    """Until p accepts on every port of addr; Failure with its log (and
+    `logs`, e.g. nginx's error.log) if it exits or READY_TIMEOUT passes."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    def tails() -> str:
+        return "\n".join(log_tail(f) for f in (p.log, *logs))
+
+    while not all(listening(addr, port) for port in ports):
+        if not p.alive():
+            raise Failure(f"{p.name} exited {p.popen.returncode}:\n{tails()}")
+        if time.monotonic() > deadline:
+            raise Failure(f"{p.name} not listening on {addr}:{list(ports)}:\n{tails()}")
+        time.sleep(0.05)
+
+
 def log_tail(path: Path, lines: int = 30) -> str:
     try:
         text = path.read_text(errors="replace").splitlines()
@@ -960,13 +975,7 @@ class Bench:
 
     def start_kernel_proxy(self, name: str, phase: str) -> Proc:
         p = self.spawn(f"{name}-{phase}", self.cmd_kernel_proxy(name))
-        deadline = time.monotonic() + READY_TIMEOUT
-        while not all(listening(K_CLIENT_KERNEL, port) for port in self.listen_ports()):
-            if not p.alive():
-                raise Failure(f"{name} exited {p.popen.returncode}:\n{log_tail(p.log)}")
-            if time.monotonic() > deadline:
-                raise Failure(f"{name} not listening on {K_CLIENT_KERNEL}:{self.listen_ports()}:\n{log_tail(p.log)}")
-            time.sleep(0.05)
+        wait_listening(p, K_CLIENT_KERNEL, self.listen_ports())
         return p
 
     def probe_tls(self, name: str) -> dict:

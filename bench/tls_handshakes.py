@@ -87,7 +87,7 @@ sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 import compare  # noqa: E402
 import lgtest  # noqa: E402
-from compare import Failure, Proc, fmt, listening, log_tail, proc_tree, say  # noqa: E402
+from compare import Failure, Proc, fmt, log_tail, proc_tree, say  # noqa: E402
 from http_peers import crd, docs  # noqa: E402
 from l4_bench import WorkerClock  # noqa: E402
 from tls_peers import Pki, gateway, https_server, tls_secret  # noqa: E402
@@ -259,13 +259,7 @@ class Run:
         (d / "access.log").unlink(missing_ok=True)
         p = self.spawn(f"nginx-{rep}", ["taskset", "-c", self.server_cpu, "nginx", "-p", d, "-e", d / "error.log",
                                         "-c", d / "nginx.conf", "-g", "daemon off;"])
-        deadline = time.monotonic() + compare.READY_TIMEOUT
-        while not all(listening(NGINX_ADDR, port) for port in NGINX_PORTS.values()):
-            if not p.alive():
-                raise Failure(f"nginx exited {p.popen.returncode}:\n{log_tail(p.log)}\n{log_tail(d / 'error.log')}")
-            if time.monotonic() > deadline:
-                raise Failure(f"nginx not listening on {NGINX_ADDR}:{list(NGINX_PORTS.values())}:\n{log_tail(p.log)}")
-            time.sleep(0.05)
+        compare.wait_listening(p, NGINX_ADDR, list(NGINX_PORTS.values()), (d / "error.log",))
         return p
 
     def nginx_log_lines(self) -> list[str]:
