@@ -271,7 +271,7 @@ def test_disable_mesh_port_serves_plain_text_only(gw):
     assert (r.status, r.upstream) == (200, "nginx-plain"), r
     r = gw.mtls("/disable-mtls", gw.certs.sleep, port=DISABLE_PORT)
     assert r.status is None, r
-    assert gw.listener(DISABLE_PORT).get("ssl_handshake", 0) == 0
+    assert gw.listener(DISABLE_PORT)["ssl_handshake"] == 0
 
 
 # =====================================================================
