@@ -168,6 +168,17 @@ def free_tcp_port() -> int:
         return s.getsockname()[1]
 
 
+def parse_cpus(ap: argparse.ArgumentParser, text: str) -> tuple:
+    """--cpus "A,B": the client's CPU and the server's, two different ones."""
+    try:
+        cpus = tuple(int(c) for c in text.split(","))
+    except ValueError:
+        cpus = ()
+    if len(cpus) != 2 or cpus[0] == cpus[1]:
+        ap.error("--cpus: two different CPU numbers, e.g. 0,1")
+    return cpus
+
+
 def listening(addr: str, port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(1)
@@ -1625,12 +1636,7 @@ def parse_args(argv: list[str]):
     bad = [x for x in a.only if x not in PROXIES]
     if bad or not a.only:
         ap.error(f"--only: {','.join(bad) or '(empty)'}: choose from {','.join(PROXIES)}")
-    try:
-        a.cpus = tuple(int(c) for c in a.cpus.split(","))
-    except ValueError:
-        a.cpus = ()
-    if len(a.cpus) != 2 or a.cpus[0] == a.cpus[1]:
-        ap.error("--cpus: two different CPU numbers, e.g. 0,1")
+    a.cpus = parse_cpus(ap, a.cpus)
     for name, v, lo in (("--duration", a.duration, 0.1), ("--warmup", a.warmup, 0), ("--connections", a.connections, 1),
                         ("--response-bytes", a.response_bytes, 0), ("--routes", a.routes, 1), ("--rate", a.rate, 0)):
         if v < lo:

@@ -563,12 +563,7 @@ def parse_args(argv: list[str]):
     a.only = [x.strip() for x in a.only.split(",") if x.strip()]
     if not a.only or any(x not in SERVERS for x in a.only):
         ap.error(f"--only: choose from {','.join(SERVERS)}")
-    try:
-        a.cpus = tuple(int(c) for c in a.cpus.split(","))
-    except ValueError:
-        a.cpus = ()
-    if len(a.cpus) != 2 or a.cpus[0] == a.cpus[1]:
-        ap.error("--cpus: two different CPU numbers, e.g. 0,1")
+    a.cpus = compare.parse_cpus(ap, a.cpus)
     for name, v in (("--duration", a.duration), ("--repetitions", a.repetitions), ("--clients", a.clients)):
         if v < 1:
             ap.error(f"{name} must be at least 1")
