@@ -57,4 +57,9 @@ struct EvalResult {
 // error ("rule did not evaluate to a bool").
 EvalResult evaluate(const Program& program, const nlohmann::json& self_value);
 
+// Evaluates `program` with the keys of the JSON object `variables` as its
+// top-level names (Envoy's attributes for an access log filter:
+// `response.code >= 400`), and no `self`.
+EvalResult evaluate_with(const Program& program, const nlohmann::json& variables);
+
 }  // namespace lg::ctrl::cel

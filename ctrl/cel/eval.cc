@@ -62,7 +62,7 @@ Value logical(bool is_and, const Value& l, const Value& r) {
 
 class Evaluator {
  public:
-  explicit Evaluator(Value self) : self_(std::move(self)) {}
+  Evaluator(Value self, Value variables) : self_(std::move(self)), variables_(std::move(variables)) {}
 
   Value eval(const Node& n) {
     switch (n.kind) {
@@ -121,6 +121,8 @@ class Evaluator {
   Value lookup(const std::string& name) {
     for (auto it = env_.rbegin(); it != env_.rend(); ++it)
       if (*it->first == name) return it->second;
+    if (variables_.is<Map>())
+      if (const Value* v = map_find(variables_.as<Map>(), Value(name))) return *v;
     if (name == "self") return self_;
     if (name == "oldSelf") return make_error("oldSelf is not available: transition rules are not evaluated");
     if (is_type_name(name)) return Value(TypeValue{name});
@@ -310,15 +312,18 @@ class Evaluator {
   }
 
   Value self_;
+  Value variables_;  // top-level names (an access log filter's attributes), or null
   std::vector<std::pair<const std::string*, Value>> env_;
 };
 
 }  // namespace
 
-EvalResult evaluate(const Program& program, const nlohmann::json& self_value) {
+namespace {
+
+EvalResult run(const Program& program, const nlohmann::json& self_value, const nlohmann::json& variables) {
   EvalResult r;
   try {
-    Evaluator ev(from_json(self_value));
+    Evaluator ev(from_json(self_value), from_json(variables));
     Value v = ev.eval(program.root());
     if (v.is<bool>()) {
       r.kind = v.as<bool>() ? EvalResult::Kind::holds : EvalResult::Kind::violated;
@@ -332,6 +337,16 @@ EvalResult evaluate(const Program& program, const nlohmann::json& self_value) {
     r.error = std::string("evaluation failed: ") + e.what();
   }
   return r;
+}
+
+}  // namespace
+
+EvalResult evaluate(const Program& program, const nlohmann::json& self_value) {
+  return run(program, self_value, nullptr);
+}
+
+EvalResult evaluate_with(const Program& program, const nlohmann::json& variables) {
+  return run(program, nullptr, variables);
 }
 
 }  // namespace lg::ctrl::cel

@@ -68,6 +68,20 @@ std::array<NamedKind, 2> named_kinds(const StatsView& v) {
 
 }  // namespace
 
+// The access log writer's counters, in every format.
+struct AccessLogCounter {
+  std::string_view name, help;
+  uint64_t AccessLogView::*field;
+};
+constexpr AccessLogCounter kAccessLogCounters[] = {
+    {"written", "access log entries written", &AccessLogView::written},
+    {"filtered", "access log entries a log's filter left out", &AccessLogView::filtered},
+    {"filter_errors", "access log filters that did not evaluate to a bool (entry left out)",
+     &AccessLogView::filter_errors},
+    {"write_failed", "access log writes that failed or files that did not open", &AccessLogView::write_failed},
+    {"dropped", "requests not logged: the worker had no free access log record", &AccessLogView::dropped},
+};
+
 std::string render_text(const StatsView& v) {
   std::ostringstream o;
   o << "server.state: " << v.state << "\n";
@@ -79,6 +93,7 @@ std::string render_text(const StatsView& v) {
   for (size_t w = 0; w < v.config.worker_generation.size(); ++w)
     o << "worker." << w << ".config_generation: " << v.config.worker_generation[w] << "\n";
   o << "tls.ticket_key_rotations: " << v.tls_ticket_key_rotations << "\n";
+  for (const AccessLogCounter& c : kAccessLogCounters) o << "access_log." << c.name << ": " << v.access_log.*c.field << "\n";
   if (v.identity.configured) {
     o << "tls.workload_cert_updates: " << v.identity.updates << "\n";
     o << "tls.workload_cert_failures: " << v.identity.failures << "\n";
@@ -132,6 +147,11 @@ std::string render_prometheus(const StatsView& v) {
   header("linegate_tls_ticket_key_rotations_total", "session ticket keys replaced (tls.ticket_key_rotation_s)",
          "counter");
   o << "linegate_tls_ticket_key_rotations_total " << v.tls_ticket_key_rotations << "\n";
+  for (const AccessLogCounter& c : kAccessLogCounters) {
+    const std::string name = "linegate_access_log_" + std::string(c.name) + "_total";
+    header(name, c.help, "counter");
+    o << name << " " << v.access_log.*c.field << "\n";
+  }
   if (v.identity.configured) {
     header("linegate_tls_workload_cert_updates_total", "workload certificates put in use (bootstrap identity)",
            "counter");
@@ -234,6 +254,7 @@ std::string render_json(const StatsView& v) {
   j["tsc_hz"] = v.tsc_hz;
   j["config"] = config_json(v.config);
   j["tls"] = {{"ticket_key_rotations", v.tls_ticket_key_rotations}, {"workload_identity", identity_json(v.identity)}};
+  for (const AccessLogCounter& c : kAccessLogCounters) j["access_log"][std::string(c.name)] = v.access_log.*c.field;
   for (const NamedKind& k : named_kinds(v)) {
     nlohmann::ordered_json out = nlohmann::ordered_json::object();
     for (const NamedCounters& c : k.list) {

@@ -47,6 +47,11 @@ struct IdentityView {
 };
 nlohmann::ordered_json identity_json(const IdentityView& id);
 
+// The access log writer (dataplane/access_log/writer.h).
+struct AccessLogView {
+  uint64_t written = 0, filtered = 0, filter_errors = 0, write_failed = 0, dropped = 0;
+};
+
 // Counters of one cluster or listener, summed over lcores, in the order of
 // upstream::ClusterStat / ListenerStat.
 struct NamedCounters {
@@ -62,6 +67,7 @@ struct StatsView {
   CounterTotals totals;
   ConfigView config;
   uint64_t tls_ticket_key_rotations = 0;  // session ticket keys replaced (tls.ticket_key_rotation_s)
+  AccessLogView access_log;
   IdentityView identity;
   std::vector<NamedCounters> clusters;   // cluster.<name>.<stat>
   std::vector<NamedCounters> listeners;  // listener.<name>.<stat>

@@ -21,6 +21,9 @@ void build_cluster_hashing(const Snapshot& s, RuntimeTables& t);
 void build_cluster_index(RuntimeTables& t);  // cluster_by_stats_id, outlier_clusters
 void allocate_worker_state(RuntimeTables& t, unsigned workers);
 
+// The request and response headers the snapshot's access logs need.
+void build_access_log_capture(const Snapshot& s, RuntimeTables& t);
+
 // "10.0.0.0/8", "10.1.2.3" (= /32), "fd00::/8".
 bool parse_subnet(const std::string& text, SubnetSlot& out);
 

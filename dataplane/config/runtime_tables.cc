@@ -241,6 +241,7 @@ std::unique_ptr<RuntimeTables> build_tables(std::shared_ptr<const Snapshot> snap
   t->upstream_tls = build_upstream_tls(s, *t, tls.identity.get());
   build_cluster_hashing(s, *t);
   build_cluster_index(*t);
+  build_access_log_capture(s, *t);
   if (s.route_tables_size() != 0) {
     std::string why;
     t->http_routes = l7::build_routes(s, std::max(1u, workers), &why);

@@ -12,6 +12,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "ctrl/proto/snapshot.pb.h"
 #include "dataplane/bootstrap/bootstrap.h"
@@ -202,6 +203,11 @@ struct RuntimeTables {
   std::shared_ptr<const UpstreamTls> upstream_tls;
   // The HTTP route tables compiled for matching (l7/router); null without route tables.
   std::shared_ptr<const l7::Routes> http_routes;
+  // What workers copy into access log records (access_log_tables.cc).
+  struct AccessLogCapture {
+    bool on = false;  // the snapshot has an access log
+    std::vector<std::string> request_headers, response_headers;  // lower case (":path" for the target)
+  } access_log;
   // Per worker, mutable by that worker only (see WorkerState).
   mutable std::unique_ptr<WorkerState[]> workers;
   unsigned worker_count = 0;

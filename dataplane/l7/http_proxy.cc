@@ -172,6 +172,7 @@ Stream* HttpProxy::alloc() {
   s->keep_alive = true;
   s->in_request = false;
   s->up_head = s->body = nullptr;
+  s->log = nullptr;
   ++active_;
   return s;
 }
@@ -206,6 +207,7 @@ void HttpProxy::reset_request(Stream* s) {
   s->resp_chunks.reset();
   s->origin_len = s->cookie_len = 0;
   s->head_bytes = 0;
+  s->rx_body = s->tx_body = 0;
 }
 
 upstream::ListenerStats& HttpProxy::lstats(const Stream* s) { return registry_.listener(worker_, s->listener_stats); }
@@ -231,6 +233,7 @@ bool HttpProxy::accept(tcp::Conn* c) {
   }
   s->down = c;
   s->listener_stats = l->stats_id;
+  s->conn_id = (++connections_ << 8) | (worker_ & 0xff);
   c->app = s;
   reset_request(s);
   lcount(s, ListenerStat::downstream_cx_total);
@@ -319,6 +322,8 @@ bool HttpProxy::read_request(Stream* s) {
       lcount(s, ListenerStat::downstream_cx_protocol_error);
       s->head_bytes = n;
       s->keep_alive = false;
+      log_request(s, nullptr);
+      if (s->log != nullptr) s->log->details = access_log::Details::codec_error;
       local_reply(s, err.status, {}, {}, true);
       return false;
     case http1::ParseStatus::done:
@@ -330,6 +335,7 @@ bool HttpProxy::read_request(Stream* s) {
     lcount(s, ListenerStat::downstream_rq_total);
     lcount(s, ListenerStat::downstream_rq_active);
   }
+  log_request(s, &h);
   process_request(s, h);
   return true;
 }
@@ -393,6 +399,7 @@ void HttpProxy::process_request(Stream* s, const http1::MessageHead& h) {
   s->route = &route;
   if (cfg_.max_body_bytes != 0 && h.body == http1::BodyKind::length && h.content_length > cfg_.max_body_bytes) {
     s->keep_alive = false;
+    if (s->log != nullptr) s->log->details = access_log::Details::payload_too_large;
     return local_reply(s, 413, "Payload Too Large", {}, true);
   }
   if (route.has_cors && cors(s, h, route)) return;  // preflight answered
@@ -624,6 +631,7 @@ void HttpProxy::send_request(Stream* s) {
     return upstream_failed(s);
   }
   s->head_sent = true;
+  log_sent(s);
   // perTryTimeout bounds each try (within the route timeout).
   const Route& r = *s->route;
   if (r.per_try_timeout_ms != 0 && r.retry_attempts != 0) {
@@ -655,6 +663,7 @@ bool HttpProxy::buffer_small_body(Stream* s) {
     return false;
   s->body = stack_.read(s->down, static_cast<uint32_t>(s->req_left));
   if (s->body == nullptr) return false;
+  s->rx_body += s->req_left;
   s->req_left = 0;
   s->req_done = true;
   return true;
@@ -690,7 +699,7 @@ bool HttpProxy::chunked_prefix_valid(Stream* s) {
 // forwarded as received), until-close bodies whatever arrives (their end is
 // src's end of stream, which the caller sees).
 HttpProxy::Pump HttpProxy::pump_body(tcp::Conn* src, tcp::Conn* dst, http1::BodyKind kind, uint64_t& left,
-                                     http1::ChunkedDecoder& chunks) {
+                                     http1::ChunkedDecoder& chunks, uint64_t& moved) {
   for (;;) {
     const uint32_t have = stack_.readable(src);
     const uint32_t space = stack_.write_space(dst);
@@ -701,6 +710,7 @@ HttpProxy::Pump HttpProxy::pump_body(tcp::Conn* src, tcp::Conn* dst, http1::Body
                                                                : have;
       const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>({body, have, space}));
       if (!move(src, dst, n)) return Pump::io_error;
+      moved += n;
       if (kind == http1::BodyKind::chunked) chunks.skip_data(n);
       if (kind == http1::BodyKind::length && (left -= n) == 0) return Pump::done;
       continue;
@@ -718,7 +728,7 @@ HttpProxy::Pump HttpProxy::pump_body(tcp::Conn* src, tcp::Conn* dst, http1::Body
 
 void HttpProxy::pump_request_body(Stream* s) {
   if (s->req_done) return;
-  switch (pump_body(s->down, s->up->conn, s->req_body, s->req_left, s->req_chunks)) {
+  switch (pump_body(s->down, s->up->conn, s->req_body, s->req_left, s->req_chunks, s->rx_body)) {
     case Pump::done:
       s->req_done = true;
       return;

@@ -30,6 +30,10 @@
 #include "l7/http1/http1.h"
 #include "l7/router/router.h"
 
+namespace lg::access_log {
+class Sink;
+}
+
 namespace lg::l7 {
 
 struct HttpProxyConfig {
@@ -39,6 +43,7 @@ struct HttpProxyConfig {
   uint32_t max_body_bytes = 0;         // request bodies above this get 413 (0: unlimited)
   uint32_t buffer_body_bytes = 64 * 1024;  // complete bodies up to this are held for retries and mirrors
   http1::Limits limits;
+  access_log::Sink* access_log = nullptr;  // records for the access log writer (null: never logged)
 };
 
 struct Stream;
@@ -100,7 +105,9 @@ class HttpProxy {
   void send_request(Stream* s);
   bool move(tcp::Conn* from, tcp::Conn* to, uint32_t n);
   enum class Pump : uint8_t { done, blocked, framing_error, io_error };
-  Pump pump_body(tcp::Conn* src, tcp::Conn* dst, http1::BodyKind kind, uint64_t& left, http1::ChunkedDecoder& chunks);
+  // `moved` counts the body bytes (not chunk framing) that went across.
+  Pump pump_body(tcp::Conn* src, tcp::Conn* dst, http1::BodyKind kind, uint64_t& left, http1::ChunkedDecoder& chunks,
+                 uint64_t& moved);
   void pump_request_body(Stream* s);
   bool buffer_small_body(Stream* s);
   bool chunked_prefix_valid(Stream* s);
@@ -126,6 +133,12 @@ class HttpProxy {
   void close_request(Stream* s);
   bool cors(Stream* s, const http1::MessageHead& h, const Route& route);
   void count_status(Stream* s, uint16_t status);
+  // Access log records (access_log.cc); each does nothing for a request not logged.
+  void log_request(Stream* s, const http1::MessageHead* h);  // h null: the head did not parse
+  void log_sent(Stream* s);
+  void log_response(Stream* s, const http1::MessageHead& h);
+  void log_local_reply(Stream* s, uint16_t status, size_t body_bytes);
+  void log_end(Stream* s);
   // Mirrors (mirror.cc).
   void send_mirror(Stream* s, const http1::MessageHead& h, const RequestView& rv, std::string_view path);
   // Table pins.
@@ -172,6 +185,7 @@ class HttpProxy {
   std::unique_ptr<char[]> scratch_;  // rewritten paths, locations
   uint64_t rng_;
   uint64_t weyl_ = 0;
+  uint64_t connections_ = 0;  // accepted so far (connection ids)
   bool draining_ = false;
   tcp::PortSet ports_;  // the listeners this proxy opened
 };

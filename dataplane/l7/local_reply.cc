@@ -48,6 +48,7 @@ void HttpProxy::local_reply(Stream* s, uint16_t status, std::string_view body, s
     rte_pktmbuf_free(m);
     return end_stream(s, true);
   }
+  log_local_reply(s, status, body.size());
   count_status(s, status);
   end_request(s);
 }
@@ -75,6 +76,7 @@ constexpr FlagCounter kFlagCounters[] = {
 // A request ends (answered, or its connection gone): out of the active
 // gauge, its response flags counted. Safe to call twice.
 void HttpProxy::close_request(Stream* s) {
+  log_end(s);
   if (!s->in_request) return;
   s->in_request = false;
   lcount(s, ListenerStat::downstream_rq_active, static_cast<uint64_t>(-1));

@@ -92,6 +92,7 @@ void HttpProxy::forward_response(Stream* s, const http1::MessageHead& h) {
     return end_stream(s, true);
   }
   s->resp_started = true;
+  log_response(s, h);
   count_status(s, h.status);
   if (upgraded) {
     s->phase = Phase::tunnel;
@@ -105,7 +106,7 @@ void HttpProxy::forward_response(Stream* s, const http1::MessageHead& h) {
 void HttpProxy::pump_response_body(Stream* s) {
   if (s->resp_done) return;
   tcp::Conn* up = s->up->conn;
-  switch (pump_body(up, s->down, s->resp_body, s->resp_left, s->resp_chunks)) {
+  switch (pump_body(up, s->down, s->resp_body, s->resp_left, s->resp_chunks, s->tx_body)) {
     case Pump::done:
       s->resp_done = true;
       return finish_exchange(s);
@@ -300,9 +301,11 @@ void HttpProxy::tunnel(Stream* s) {
     tcp::Conn* dst = dir == 0 ? b : a;
     bool& shut = dir == 0 ? s->req_done : s->resp_done;
     if (dst->ops == nullptr) continue;
+    uint64_t& moved = dir == 0 ? s->rx_body : s->tx_body;
     for (;;) {
       const uint32_t n = std::min(stack_.readable(src), stack_.write_space(dst));
       if (n == 0 || !move(src, dst, n)) break;
+      moved += n;
     }
     if (stack_.readable(src) != 0) {
       stack_.want_writable(dst);

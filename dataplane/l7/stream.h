@@ -4,6 +4,7 @@
 #include <rte_mbuf.h>
 
 #include "dataplane/l7/http_proxy.h"
+#include "l7/access_log/record.h"
 
 namespace lg::l7 {
 
@@ -16,20 +17,8 @@ enum class Phase : uint8_t {
   closing,   // answered; the connection closes once the answer is sent
 };
 
-// Envoy's response flags, kept per request for the access log.
-enum ResponseFlag : uint16_t {
-  kFlagNR = 1 << 0,  // no route
-  kFlagUH = 1 << 1,  // no healthy upstream
-  kFlagUO = 1 << 2,  // upstream overflow
-  kFlagUT = 1 << 3,  // upstream request timeout
-  kFlagUF = 1 << 4,  // upstream connection failure
-  kFlagUR = 1 << 5,  // upstream reset
-  kFlagFI = 1 << 6,  // fault injected: abort
-  kFlagDI = 1 << 7,  // fault injected: delay
-  kFlagNC = 1 << 8,  // no cluster
-  kFlagDC = 1 << 9,  // downstream connection termination
-  kFlagUPE = 1 << 10,  // upstream protocol error
-};
+// Envoy's response flags, kept per request for counters and the access log.
+using namespace access_log::flags;
 
 struct Stream {
   HttpProxy* proxy;
@@ -59,6 +48,9 @@ struct Stream {
   bool in_request;                // counted in downstream_rq_active
   bool up_keep_alive;             // the upstream's response allows reuse
   uint32_t head_bytes;            // request head still queued (not yet consumed)
+  uint64_t rx_body, tx_body;      // body bytes of this request and of its response
+  uint64_t conn_id;               // the downstream connection's (access log CONNECTION_ID)
+  access_log::Record* log;        // this request's access log record (null: not logged)
   uint32_t serial;                // bumped on release: detects a stream that ended during a call
   // Request body framing (downstream → upstream).
   http1::BodyKind req_body;

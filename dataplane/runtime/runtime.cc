@@ -33,6 +33,15 @@ namespace {
 
 constexpr unsigned kInboxSize = 1024;
 constexpr unsigned kTimerTicksPerSecond = 10000;  // 100 µs: TCP's finest timer is coarser
+// Access log records per worker: requests in flight plus what the writer
+// has yet to render (it drains every few milliseconds).
+constexpr uint32_t kAccessLogRecords = 4096;
+
+// Envoy's %HOSTNAME%.
+std::string host_name() {
+  char name[256] = {};
+  return gethostname(name, sizeof name - 1) == 0 ? name : "";
+}
 
 std::string mac_text(const rte_ether_addr& mac) {
   char buf[RTE_ETHER_ADDR_FMT_SIZE];
@@ -175,6 +184,9 @@ bool Runtime::start_workers(std::string* error) {
       inboxes_.push_back(r);
     }
   }
+  access_log_sink_ = access_log::Sink::create(b_.workers, kAccessLogRecords, error);
+  if (!access_log_sink_) return false;
+  access_log_writer_ = std::make_unique<access_log::Writer>(*access_log_sink_, host_name());
   const uint64_t hz = rte_get_tsc_hz();
   const tcp::TcpConfig tcp_cfg = tcp::config_from(b_.tcp);
   std::vector<drv::ImpairConfig> impair;
@@ -209,6 +221,7 @@ bool Runtime::start_workers(std::string* error) {
     wc.http.max_streams = b_.proxy.max_sessions;
     wc.http.max_upstream_conns = b_.proxy.max_sessions;
     wc.http.max_body_bytes = b_.proxy.max_request_bytes;
+    wc.http.access_log = access_log_sink_.get();
     wc.tls.record_offload = b_.tls.record_offload;
     wc.tls.record_buffers = b_.tls.record_buffers;
     wc.tls.max_connections = b_.tls.max_connections;
@@ -251,8 +264,19 @@ void Runtime::log_tls_errors() const {
   for (const std::string& e : st.tls_errors) LG_LOG(WARNING, "snapshot %s: %s", st.version.c_str(), e.c_str());
 }
 
+void Runtime::configure_access_logs() const {
+  config_->with_tables([&](const config::RuntimeTables* t) {
+    const std::vector<std::string> errors =
+        access_log_writer_->configure(t ? t->snapshot->telemetry() : linegate::snapshot::v1::Telemetry());
+    for (const std::string& e : errors) LG_LOG(WARNING, "%s", e.c_str());
+  });
+}
+
 std::optional<std::string> Runtime::logged(std::optional<std::string> rejected) const {
-  if (!rejected) log_tls_errors();
+  if (!rejected) {
+    log_tls_errors();
+    configure_access_logs();
+  }
   return rejected;
 }
 
@@ -277,6 +301,7 @@ bool Runtime::start_config(std::string* error) {
     }
     LG_LOG(INFO, "config_dir %s: serving version %s", b_.config_dir.c_str(), config_->status().version.c_str());
     log_tls_errors();
+    configure_access_logs();
     return true;
   }
   if (b_.agent.address.empty()) {
@@ -424,6 +449,10 @@ admin::StatsView Runtime::stats() const {
   }
   if (counters_) v.totals = counters_->totals();
   if (ticket_keys_) v.tls_ticket_key_rotations = ticket_keys_->rotations();
+  if (access_log_writer_) {
+    const access_log::WriterStats a = access_log_writer_->stats();
+    v.access_log = {a.written, a.filtered, a.filter_errors, a.write_failed, a.dropped};
+  }
   if (identity_) {
     const runtime::IdentityStatus st = identity_->status();
     const auto unix_s = [](std::chrono::system_clock::time_point t) {
@@ -529,6 +558,8 @@ void Runtime::shutdown() {
     workers_running_ = false;
   }
   workers_.clear();  // frees neighbor tables (and mbufs they held) before the pool
+  access_log_writer_.reset();  // writes what the workers submitted
+  access_log_sink_.reset();
   config_.reset();
   publisher_.reset();  // frees the tables serving last
   ticket_keys_.reset();  // after every context installed with them

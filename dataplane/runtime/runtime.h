@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/access_log/sink.h"
+#include "dataplane/access_log/writer.h"
 #include "dataplane/admin/stats_view.h"
 #include "ctrl/client/discovery_client.h"
 #include "dataplane/bootstrap/bootstrap.h"
@@ -52,6 +54,7 @@ class Runtime {
   bool start_identity(std::string* error);
   bool start_config(std::string* error);
   void log_tls_errors() const;  // the serving snapshot's TLS contexts that did not build
+  void configure_access_logs() const;  // the serving snapshot's access logs to the writer
   // After an apply or a new identity: on success, the TLS errors are logged.
   std::optional<std::string> logged(std::optional<std::string> rejected) const;
   void start_drain();
@@ -78,6 +81,10 @@ class Runtime {
   std::unique_ptr<drv::Pollers> pollers_;  // memif teardown waits for the workers' bursts
   std::unique_ptr<config::ConfigManager> config_;
   std::unique_ptr<ctrl::DiscoveryClient> discovery_;
+  // Access log records (workers → writer) and the writer thread; the
+  // writer takes the access logs of every snapshot applied.
+  std::unique_ptr<access_log::Sink> access_log_sink_;
+  std::unique_ptr<access_log::Writer> access_log_writer_;
   std::unique_ptr<runtime::IdentitySource> identity_;  // workload certificate (bootstrap identity:)
   // Tables generation each worker last read, one cache line each.
   struct alignas(64) SeenGeneration {

@@ -45,6 +45,12 @@ std::string_view TlsWorker::client_cert_details(const tcp::Conn* c) {
   return {ch->xfcc, ch->xfcc_len};
 }
 
+TlsWorker::Facts TlsWorker::facts(const tcp::Conn* c) {
+  if (c->ulp == nullptr || c->ulp->ops != &kOps) return {};
+  const Channel* ch = chan(c);
+  return {{ch->sni, ch->sni_len}, {ch->xfcc, ch->xfcc_len}, ch->version};
+}
+
 uint32_t TlsWorker::peek(const Channel* ch, uint32_t from, void* buf, uint32_t len) const {
   return ch->plain_in.peek(from, buf, len);
 }

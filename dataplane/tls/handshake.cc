@@ -30,6 +30,8 @@ Channel* TlsWorker::take_channel(tcp::Conn* c) {
   ch->client = false;
   ch->server = config::kNone;
   ch->xfcc_len = 0;
+  ch->version = 0;
+  ch->sni_len = 0;
   stack_.install_ulp(c, ch);
   return ch;
 }
@@ -92,6 +94,9 @@ void TlsWorker::hello(Channel* ch, const config::RuntimeTables* t) {
   if (st != tls::HelloStatus::done) return handshake_failed(ch);  // plain text, or not a ClientHello
   const config::TlsServers* servers = t ? t->tls_servers.get() : nullptr;
   ch->server = l && servers ? servers->select(*l, info.sni_view()) : config::kNone;
+  const std::string_view sni = info.sni_view();
+  ch->sni_len = static_cast<uint8_t>(std::min(sni.size(), kMaxSni));
+  std::copy_n(sni.data(), ch->sni_len, ch->sni);
   const config::TlsServer* srv =
       ch->server != config::kNone ? &servers->servers[size_t{l->server_first} + ch->server] : nullptr;
   if (srv == nullptr || srv->context == nullptr) return handshake_failed(ch);
@@ -139,7 +144,8 @@ void TlsWorker::handshake(Channel* ch) {
   SSL* ssl = ch->hs->ssl();
   count_stat(ch, ListenerStat::ssl_handshake);
   if (SSL_session_reused(ssl)) count_stat(ch, ListenerStat::ssl_session_reused);
-  ch->tls13 = SSL_version(ssl) == TLS1_3_VERSION;
+  ch->version = static_cast<uint16_t>(SSL_version(ssl));
+  ch->tls13 = ch->version == TLS1_3_VERSION;
   if (!ch->client) ch->xfcc_len = static_cast<uint16_t>(tls::client_cert_details(ssl, ch->xfcc, kMaxXfcc));
   if (!start_records(ch)) return;
   ch->phase = Phase::records;

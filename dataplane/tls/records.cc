@@ -58,7 +58,8 @@ TlsWorker::TlsWorker(const TlsWorkerConfig& cfg, unsigned worker, tcp::TcpStack&
       cycles_per_ms_(tsc_hz / 1000),
       channels_(new Channel[cfg.max_connections]()),
       scratch_(new uint8_t[kScratchBytes]),
-      xfcc_(new char[size_t{cfg.max_connections} * kMaxXfcc]) {
+      xfcc_(new char[size_t{cfg.max_connections} * kMaxXfcc]),
+      sni_(new char[size_t{cfg.max_connections} * kMaxSni]) {
   std::string why;
   if (cfg.record_offload) engine_ = tls::AeadEngine::create(&why);  // null: OpenSSL's record layer for all
   char name[RTE_MEMPOOL_NAMESIZE];
@@ -71,6 +72,7 @@ TlsWorker::TlsWorker(const TlsWorkerConfig& cfg, unsigned worker, tcp::TcpStack&
     ch.worker = this;
     ch.phase = Phase::failed;
     ch.xfcc = &xfcc_[size_t{i} * kMaxXfcc];
+    ch.sni = &sni_[size_t{i} * kMaxSni];
     ch.timer.cb = on_timeout;
     ch.timer.arg = &ch;
     ch.next_free = free_;

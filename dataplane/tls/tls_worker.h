@@ -67,7 +67,10 @@ struct Channel : tcp::Ulp {  // Conn::ulp points here
   uint32_t stats_id;       // the listener's (server channels) or the cluster's (client channels)
   uint32_t handshake_timeout_ms;
   uint16_t xfcc_len;       // server channels: the client certificate's XFCC element (0: none)
+  uint16_t version;        // SSL_version() once the handshake is done (0 before)
+  uint8_t sni_len;         // server channels: the ClientHello's server name (0: none)
   char* xfcc;              // kMaxXfcc bytes of the worker's slab
+  char* sni;               // kMaxSni bytes of the worker's slab
   Channel* next_rx;
   Channel* next_tx;
   Channel* next_free;
@@ -111,6 +114,15 @@ class TlsWorker {
   // handshake verified (tls/session/client_cert_details.h); empty without one.
   static std::string_view client_cert_details(const tcp::Conn* c);
   static constexpr size_t kMaxXfcc = 1024;
+  // What the access log records of a server connection's TLS (all empty
+  // or 0 for plain text): the server name asked for, the version, and the
+  // client certificate's XFCC element.
+  struct Facts {
+    std::string_view sni, xfcc;
+    uint16_t version = 0;
+  };
+  static Facts facts(const tcp::Conn* c);
+  static constexpr size_t kMaxSni = 255;
 
   // ULP entry points (channel.cc).
   static const tcp::UlpOps kOps;
@@ -198,6 +210,7 @@ class TlsWorker {
   Channel* tx_head_ = nullptr;
   std::unique_ptr<uint8_t[]> scratch_;  // handshake bytes, ClientHellos
   std::unique_ptr<char[]> xfcc_;        // kMaxXfcc per channel
+  std::unique_ptr<char[]> sni_;         // kMaxSni per channel
 };
 
 }  // namespace lg::tlsterm

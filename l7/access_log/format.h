@@ -27,7 +27,6 @@ enum class Command : uint8_t {
   bytes_received,
   bytes_sent,
   duration,
-  request_duration,
   response_duration,
   upstream_host,
   upstream_cluster,

@@ -1,0 +1,146 @@
+// The worker's half of the access log: while the serving tables have a log,
+// each request takes a record from the Sink when its head is read, copies
+// in what the formats name as it goes (the request's buffers do not live
+// until the writer renders it), and hands it to the writer thread when it
+// ends. Nothing here when no log is configured.
+#include <time.h>
+
+#include <algorithm>
+
+#include "dataplane/access_log/sink.h"
+#include "dataplane/l7/http_proxy.h"
+#include "dataplane/l7/stream.h"
+
+namespace lg::l7 {
+
+namespace {
+
+using access_log::Field;
+using access_log::Record;
+
+void set_address(access_log::Address& a, uint8_t family, const uint8_t* ip, uint16_t port) {
+  a.family = family;
+  a.port = port;
+  std::copy(ip, ip + (family == 4 ? 4 : 16), a.ip);
+}
+
+uint64_t unix_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000 + uint64_t(ts.tv_nsec);
+}
+
+// The URI entries of an XFCC element: the client certificate's URI SANs
+// (the SPIFFE principal for ISTIO_MUTUAL), comma separated as Envoy's
+// DOWNSTREAM_PEER_URI_SAN writes them; and its By (our own URI SAN).
+void add_uri_sans(Record& r, std::string_view xfcc) {
+  char peer[512];
+  size_t n = 0;
+  while (!xfcc.empty()) {
+    const size_t semi = xfcc.find(';');
+    const std::string_view kv = xfcc.substr(0, semi);
+    xfcc = semi == std::string_view::npos ? std::string_view() : xfcc.substr(semi + 1);
+    if (kv.starts_with("By=")) {
+      r.add(Field::local_uri_san, kv.substr(3));
+    } else if (kv.starts_with("URI=") && n + kv.size() - 3 <= sizeof peer) {
+      if (n != 0) peer[n++] = ',';
+      std::copy(kv.begin() + 4, kv.end(), peer + n);
+      n += kv.size() - 4;
+    }
+  }
+  if (n != 0) r.add(Field::peer_uri_san, {peer, n});
+}
+
+}  // namespace
+
+void HttpProxy::log_request(Stream* s, const http1::MessageHead* h) {
+  if (cfg_.access_log == nullptr || t_ == nullptr || !t_->access_log.on) return;
+  if (s->log == nullptr) {
+    s->log = cfg_.access_log->take(worker_);
+    if (s->log == nullptr) return;  // no record free: counted by the sink
+    Record& r = *s->log;
+    r.start_unix_ns = unix_ns();
+    r.begin_us = clusters_.now_us();
+    r.connection_id = s->conn_id;
+    const tcp::FlowKey& k = s->down->key;
+    set_address(r.downstream_local, k.family, k.local, k.lport);
+    set_address(r.downstream_remote, k.family, k.remote, k.rport);
+    const tlsterm::TlsWorker::Facts tls = tlsterm::TlsWorker::facts(s->down);
+    r.tls_version = tls.version;
+    r.mtls = !tls.xfcc.empty();
+    if (!tls.sni.empty()) r.add(Field::requested_server_name, tls.sni);
+    add_uri_sans(r, tls.xfcc);
+  } else if (s->log->http_minor != 0xff) {
+    return;  // back from a fault delay: already captured
+  }
+  if (h == nullptr) return;
+  Record& r = *s->log;
+  r.http_minor = h->version_minor;
+  for (const std::string& name : t_->access_log.request_headers) {
+    std::string_view v;
+    if (name == ":method") {
+      v = h->method_text;
+    } else if (name == ":path") {
+      v = h->target;
+    } else if (name == ":authority") {
+      v = h->authority.empty() ? h->host : h->authority;
+    } else if (name == ":scheme") {
+      v = tlsterm::TlsWorker::server_of(s->down) != config::kNone ? "https" : "http";
+    } else if (const http1::Header* hd = http1::find_header(*h, name)) {
+      v = hd->value;
+    } else {
+      continue;
+    }
+    r.add(Field::request_header, v, name);
+  }
+}
+
+void HttpProxy::log_sent(Stream* s) {
+  if (s->log == nullptr) return;
+  Record& r = *s->log;
+  const upstream::HostRef& h = s->up->host;
+  set_address(r.upstream_host, h.family, h.ip(), h.port);
+  const tcp::FlowKey& k = s->up->conn->key;
+  set_address(r.upstream_local, k.family, k.local, k.lport);
+  r.attempts = static_cast<uint8_t>(s->retries + 1);
+  r.sent_us = clusters_.now_us();
+}
+
+void HttpProxy::log_response(Stream* s, const http1::MessageHead& h) {
+  if (s->log == nullptr) return;
+  Record& r = *s->log;
+  const uint64_t now = clusters_.now_us();
+  r.response_code = h.status;
+  r.details = access_log::Details::via_upstream;
+  r.response_start_us = now - r.begin_us;
+  if (r.sent_us != 0) r.upstream_service_us = now - r.sent_us;
+  for (const std::string& name : t_->access_log.response_headers)
+    if (const http1::Header* hd = http1::find_header(h, name)) r.add(Field::response_header, hd->value, name);
+}
+
+void HttpProxy::log_local_reply(Stream* s, uint16_t status, size_t body_bytes) {
+  if (s->log == nullptr) return;
+  Record& r = *s->log;
+  r.response_code = status;
+  if (r.details == access_log::Details::none) r.details = access_log::Details::local;
+  r.response_start_us = clusters_.now_us() - r.begin_us;
+  s->tx_body += body_bytes;
+}
+
+void HttpProxy::log_end(Stream* s) {
+  Record* r = std::exchange(s->log, nullptr);
+  if (r == nullptr) return;
+  const uint64_t now = clusters_.now_us();
+  r->duration_us = now - r->begin_us;
+  r->flags = s->flags;
+  r->bytes_received = s->rx_body;
+  r->bytes_sent = s->tx_body;
+  if (s->route != nullptr) {
+    r->add(Field::route_name, s->route->spec->name());
+    if (const uint32_t ci = s->t->cluster_for_stats_id(s->cluster_stats); ci != config::kNone)
+      r->add(Field::upstream_cluster, s->t->snapshot->clusters(static_cast<int>(ci)).name());
+  }
+  cfg_.access_log->submit(worker_, r);
+}
+
+}  // namespace lg::l7
