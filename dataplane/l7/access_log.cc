@@ -3,11 +3,14 @@
 // in what the formats name as it goes (the request's buffers do not live
 // until the writer renders it), and hands it to the writer thread when it
 // ends. Nothing here when no log is configured.
+#include <arpa/inet.h>
 #include <time.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "dataplane/access_log/sink.h"
+#include "dataplane/l7/heads.h"
 #include "dataplane/l7/http_proxy.h"
 #include "dataplane/l7/stream.h"
 
@@ -86,6 +89,21 @@ void HttpProxy::log_request(Stream* s, const http1::MessageHead* h) {
       v = h->authority.empty() ? h->host : h->authority;
     } else if (name == ":scheme") {
       v = tlsterm::TlsWorker::server_of(s->down) != config::kNone ? "https" : "http";
+    } else if (name == "x-forwarded-for") {
+      // As Envoy's connection manager leaves it for the log: the client's address appended.
+      char xff[512];
+      const http1::Header* hd = http1::find_header(*h, name);
+      const tcp::FlowKey& k = s->down->key;
+      size_t n = 0;
+      if (hd != nullptr && hd->value.size() + 2 + INET6_ADDRSTRLEN <= sizeof xff) {
+        n = hd->value.copy(xff, hd->value.size());
+        xff[n++] = ',';
+        xff[n++] = ' ';
+      }
+      inet_ntop(k.family == 4 ? AF_INET : AF_INET6, k.remote, xff + n, static_cast<socklen_t>(sizeof xff - n));
+      v = {xff, n + std::strlen(xff + n)};
+      r.add(Field::request_header, v, name);
+      continue;
     } else if (const http1::Header* hd = http1::find_header(*h, name)) {
       v = hd->value;
     } else {
@@ -93,6 +111,14 @@ void HttpProxy::log_request(Stream* s, const http1::MessageHead* h) {
     }
     r.add(Field::request_header, v, name);
   }
+}
+
+void HttpProxy::log_request_id(Stream* s, uint64_t hi, uint64_t lo) {
+  std::string_view id;
+  if (s->log == nullptr || s->log->find(Field::request_header, "x-request-id", &id)) return;
+  char b[kUuidLength];
+  format_uuid(hi, lo, b);
+  s->log->add(Field::request_header, {b, sizeof b}, "x-request-id");
 }
 
 void HttpProxy::log_sent(Stream* s) {

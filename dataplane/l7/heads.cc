@@ -32,11 +32,18 @@ std::string_view connection_value(const http1::MessageHead& h) {
 }
 
 void put_uuid(MbufWriter& w, uint64_t hi, uint64_t lo) {
+  char b[kUuidLength];
+  format_uuid(hi, lo, b);
+  w.put({b, sizeof b});
+}
+
+}  // namespace
+
+void format_uuid(uint64_t hi, uint64_t lo, char (&b)[kUuidLength]) {
   // RFC 9562 §5.4 version 4 layout.
   hi = (hi & ~0xF000ull) | 0x4000ull;
   lo = (lo & ~(3ull << 62)) | (2ull << 62);
   static constexpr char kHex[] = "0123456789abcdef";
-  char b[36];
   unsigned k = 0;
   for (int i = 60; i >= 0; i -= 4) {
     if (k == 8 || k == 13 || k == 18) b[k++] = '-';
@@ -46,8 +53,9 @@ void put_uuid(MbufWriter& w, uint64_t hi, uint64_t lo) {
     if (k == 18 || k == 23) b[k++] = '-';
     b[k++] = kHex[(lo >> i) & 15];
   }
-  w.put({b, sizeof b});
 }
+
+namespace {
 
 }  // namespace
 

@@ -37,4 +37,8 @@ bool cookie_value(const http1::MessageHead& h, std::string_view name, std::strin
 
 const char* reason_phrase(unsigned status);
 
+// The x-request-id write_request_head adds: a version 4 UUID from two random words.
+constexpr size_t kUuidLength = 36;
+void format_uuid(uint64_t hi, uint64_t lo, char (&out)[kUuidLength]);
+
 }  // namespace lg::l7

@@ -463,8 +463,9 @@ void HttpProxy::forward(Stream* s, const http1::MessageHead& h, const RequestVie
     path = {scratch_.get(), n};
   }
   MbufWriter w(stack_.pool());
-  if (!write_request_head(w, *s, h, rv, dests[d], path, rand64(), rand64(), false))
-    return local_reply(s, 503, {}, {}, true);
+  const uint64_t id_hi = rand64(), id_lo = rand64();
+  if (!write_request_head(w, *s, h, rv, dests[d], path, id_hi, id_lo, false)) return local_reply(s, 503, {}, {}, true);
+  log_request_id(s, id_hi, id_lo);
   s->up_head = w.finish();
   if (h.body == http1::BodyKind::chunked && !chunked_prefix_valid(s)) {
     // Framing already received is broken: refuse before anything is forwarded.

@@ -135,6 +135,7 @@ class HttpProxy {
   void count_status(Stream* s, uint16_t status);
   // Access log records (access_log.cc); each does nothing for a request not logged.
   void log_request(Stream* s, const http1::MessageHead* h);  // h null: the head did not parse
+  void log_request_id(Stream* s, uint64_t hi, uint64_t lo);  // the x-request-id added upstream, if it was
   void log_sent(Stream* s);
   void log_response(Stream* s, const http1::MessageHead& h);
   void log_local_reply(Stream* s, uint16_t status, size_t body_bytes);

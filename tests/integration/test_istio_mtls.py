@@ -22,6 +22,9 @@ root-cert.pem), against real peers on the kernel side of the tap:
              byte) and DISABLE (plain text only). 8443 has no port-level
              mode: the Gateway's ISTIO_MUTUAL stands.
 
+An access log provider (MeshConfig) with %DOWNSTREAM_PEER_URI_SAN% shows
+the caller's principal.
+
 The identity files are replaced in a later test: new handshakes present
 the new certificate. The last test takes the identity from linegate-agent's
 CA instead (Istio's plug-in `cacerts` Secret, the test PKI's intermediate),
@@ -87,7 +90,18 @@ def peer_authentication(name: str, namespace: str, labels: dict, mode: str, port
     return crd("PeerAuthentication", name, spec, namespace=namespace, api="security.istio.io/v1")
 
 
-def config(peer: str) -> str:
+def access_log_config(path) -> list[str]:
+    """A MeshConfig provider whose format names the caller's principal, on for the mesh."""
+    mesh = (f"extensionProviders:\n- name: principals\n  envoyFileAccessLog:\n    path: {path}\n"
+            "    logFormat:\n      text: \"%DOWNSTREAM_PEER_URI_SAN% %REQ(:PATH)% %RESPONSE_CODE% "
+            "%DOWNSTREAM_TLS_VERSION% %DOWNSTREAM_LOCAL_URI_SAN%\"\n")
+    return [json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "istio", "namespace": NS},
+                        "data": {"mesh": mesh}}) + "\n",
+            crd("Telemetry", "mesh-default", {"accessLogging": [{"providers": [{"name": "principals"}]}]},
+                api="telemetry.istio.io/v1")]
+
+
+def config(peer: str, access_log=None) -> str:
     mesh_ports = [https_server(p, f"https-mesh-{p}", ["*"], mode="ISTIO_MUTUAL")
                   for p in (MTLS_PORT, PERMISSIVE_PORT, DISABLE_PORT)]
     parts = [gateway("gw", mesh_ports + [http_server(HTTP_PORT, ["*"])]),
@@ -114,12 +128,24 @@ def config(peer: str) -> str:
     for name in ("reviews", "auto", "legacy", "wrongsan", "optout", "portoff"):
         parts.append(virtual_service(f"vs-{name}", [f"{name}.test"], [{"route": [dest(f"{name}.mesh.test", SVC_PORT)]}],
                                      ["gw"]))
+    if access_log is not None:
+        parts += access_log_config(access_log)
     return docs(*parts)
 
 
 class MeshGw:
-    def __init__(self, g, certs: Certs, identity_dir, plain: NginxUpstream, mesh: NginxUpstream):
-        self.g, self.certs, self.identity_dir, self.plain, self.mesh = g, certs, identity_dir, plain, mesh
+    def __init__(self, g, certs: Certs, identity_dir, access_log, plain: NginxUpstream, mesh: NginxUpstream):
+        self.g, self.certs, self.identity_dir, self.access_log = g, certs, identity_dir, access_log
+        self.plain, self.mesh = plain, mesh
+
+    def logged(self, path: str) -> str:
+        """The access log line of the request for path."""
+        def line():
+            text = self.access_log.read_text() if self.access_log.exists() else ""
+            return next((ln for ln in text.splitlines() if f" {path} " in ln), None)
+
+        assert lgtest.wait_until(line, 5), self.access_log.read_text() if self.access_log.exists() else "(no log)"
+        return line()
 
     def mtls(self, target: str, client=None, extra: str = "", port: int = MTLS_PORT):
         """One request over ISTIO_MUTUAL (s_client with the client's certificate, verifying the gateway)."""
@@ -161,14 +187,16 @@ def gw(linegate_env, tmp_path_factory, certs):
     shutil.copyfile(certs.root.cert, identity_dir / "root-cert.pem")
     identity = {"cert_chain": str(identity_dir / "cert-chain.pem"), "private_key": str(identity_dir / "key.pem"),
                 "root_cert": str(identity_dir / "root-cert.pem")}
+    access_log = tmp_path_factory.mktemp("access-log") / "principals.log"
     nginx = []
     try:
-        g, _ = start_http_gateway(factory, config, {"identity": identity, "node": {"namespace": GW_NS}})
+        g, _ = start_http_gateway(factory, lambda peer: config(peer, access_log),
+                                  {"identity": identity, "node": {"namespace": GW_NS}})
         nginx.append(NginxUpstream(g.workdir, g.peer4, NGINX_PLAIN, "plain"))
         nginx.append(NginxUpstream(g.workdir, g.peer4, NGINX_MESH, "mesh",
                                    ssl={"cert": str(certs.reviews.chain), "key": str(certs.reviews.key),
                                         "client_ca": str(certs.root.cert)}))
-        yield MeshGw(g, certs, identity_dir, *nginx)
+        yield MeshGw(g, certs, identity_dir, access_log, *nginx)
     finally:
         for n in nginx:
             n.close()
@@ -200,6 +228,19 @@ def test_server_presents_the_workload_certificate_and_names_the_caller(gw):
     assert uri_sans(r.leaf) == [GW_ID], r
     e = gw.plain.last_entry(uri="/who")
     assert e["xfcc"] == xfcc(GW_ID, gw.certs.sleep), e
+
+
+def test_access_log_names_the_caller(gw):
+    """%DOWNSTREAM_PEER_URI_SAN%: the principal of the verified client
+    certificate; "-" for a plain-text request (a forged XFCC header changes
+    nothing)."""
+    assert gw.mtls("/logged-mtls", gw.certs.sleep).status == 200
+    peer, path, code, version, local = gw.logged("/logged-mtls").split(" ")
+    assert (peer, path, code, local) == (SLEEP_ID, "/logged-mtls", "200", GW_ID)
+    assert version in ("TLSv1.2", "TLSv1.3"), version
+    r = get(gw.g.ip4, HTTP_PORT, "/logged-plain", "mesh.test", headers=[("x-forwarded-client-cert", "URI=spiffe://evil")])
+    assert r.status == 200, r
+    assert gw.logged("/logged-plain") == "- /logged-plain 200 - -"
 
 
 def test_plaintext_listener_drops_a_forged_client_cert_header(gw):
