@@ -1,6 +1,8 @@
 // ctrl/validate/mesh_config: MeshConfig read from ConfigMap istio-system/istio
-// over istiod's defaults, and access log providers resolved as istiod does.
+// over istiod's defaults, access log providers resolved as istiod does, and
+// what analyze() says about both.
 #include "ctrl/crd/loader.h"
+#include "ctrl/validate/analyze.h"
 #include "ctrl/validate/mesh_config.h"
 #include "l7/access_log/format.h"
 
@@ -230,6 +232,110 @@ TEST(MeshConfig, UnreadableMeshIsTheDefault) {
   EXPECT_NE(r.issues[0].message.find("MeshConfig must be a YAML map"), std::string::npos) << r.all();
   r = read("# only a comment");
   EXPECT_TRUE(r.issues.empty()) << r.all();
+}
+
+std::vector<std::string> analyze_text(const std::string& yaml) {
+  Diagnostics ld;
+  const auto rs = load_text(yaml, "t.yaml", ld);
+  EXPECT_FALSE(ld.has_errors());
+  Diagnostics d;
+  analyze(rs, d);
+  std::vector<std::string> out;
+  for (const Diagnostic& x : d.items()) out.push_back(x.format());
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += s + "\n";
+  return out;
+}
+
+TEST(MeshConfigAnalyze, ErrorsNameTheConfigMapAndTheMeshField) {
+  const auto d = analyze_text(R"(apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio, namespace: istio-system}
+data:
+  mesh: |
+    accessLogFile: /dev/stdout
+    accessLogEncoding: XML
+    accessLogFormat: "[%START_TIME%] %REQ(:PATH)% %FILTER_STATE(x)%"
+    defaultProviders: {accessLogging: [envoy, otel, nowhere]}
+    extensionProviders:
+    - name: otel
+      envoyOtelAls: {service: otel.observability.svc.cluster.local, port: 4317}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio-sidecar-injector, namespace: istio-system}
+data:
+  mesh: "{{ not: [yaml"
+)");
+  const std::string all = joined(d);
+  EXPECT_EQ(d.size(), 4u) << all;
+  auto has = [&](const std::string& line) { return all.find(line + "\n") != std::string::npos; };
+  EXPECT_TRUE(has("Error: t.yaml (doc 1) ConfigMap istio-system/istio: data[mesh].accessLogEncoding: Unsupported value: "
+                  "\"XML\": supported values: \"TEXT\", \"JSON\""))
+      << all;
+  EXPECT_NE(all.find("Error: t.yaml (doc 1) ConfigMap istio-system/istio: data[mesh].accessLogFormat: format rejected: "
+                     "%FILTER_STATE% is not a command linegate writes (see the supported list); the command operators "
+                     "linegate writes are START_TIME, REQ, RESP, PROTOCOL,"),
+            std::string::npos)
+      << all;
+  EXPECT_TRUE(has("Warning: t.yaml (doc 1) ConfigMap istio-system/istio: data[mesh].defaultProviders.accessLogging[1]: "
+                  "provider \"otel\" (envoyOtelAls) is not supported by linegate: no access log is written"))
+      << all;
+  EXPECT_TRUE(has("Warning: t.yaml (doc 1) ConfigMap istio-system/istio: data[mesh].defaultProviders.accessLogging[2]: "
+                  "provider \"nowhere\" is not defined in the MeshConfig's extensionProviders (ConfigMap "
+                  "istio-system/istio): istiod skips it and no access log is written"))
+      << all;
+}
+
+TEST(MeshConfigAnalyze, UnreadableMeshIsAnError) {
+  const auto d = analyze_text(
+      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: istio-system}\ndata: {mesh: 'a: b: c'}\n---\n"
+      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: other}\ndata: {mesh: 'a: b: c'}\n");
+  ASSERT_EQ(d.size(), 1u) << joined(d);
+  EXPECT_EQ(d[0].rfind("Error: t.yaml (doc 1) ConfigMap istio-system/istio: data[mesh]: MeshConfig is not valid YAML: "
+                       "YAML syntax error at line 1, column ",
+                       0),
+            0u)
+      << d[0];
+}
+
+TEST(MeshConfigAnalyze, TelemetryProvidersAreCheckedAgainstTheMeshConfig) {
+  const auto d = analyze_text(R"(apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio, namespace: istio-system}
+data:
+  mesh: |
+    extensionProviders:
+    - name: otel
+      envoyOtelAls: {service: otel.observability.svc.cluster.local, port: 4317}
+    - name: file
+      envoyFileAccessLog: {path: /var/log/gw.log}
+---
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: mesh-default, namespace: istio-system}
+spec:
+  accessLogging:
+  - providers: [{name: envoy}, {name: file}, {name: otel}, {name: missing}, {name: prometheus}]
+  - providers: [{name: also-missing}]
+    disabled: true
+)");
+  const std::string all = joined(d);
+  EXPECT_EQ(d.size(), 3u) << all;
+  const std::string at = "Warning: t.yaml (doc 2) Telemetry istio-system/mesh-default: spec.accessLogging[0].providers";
+  auto has = [&](const std::string& line) { return all.find(line + "\n") != std::string::npos; };
+  EXPECT_TRUE(has(at + "[2].name: provider \"otel\" (envoyOtelAls) is not supported by linegate: no access log is written"))
+      << all;
+  EXPECT_TRUE(has(at + "[3].name: provider \"missing\" is not defined in the MeshConfig's extensionProviders (ConfigMap "
+                       "istio-system/istio): istiod skips it and no access log is written"))
+      << all;
+  EXPECT_TRUE(has(at + "[4].name: provider \"prometheus\" (prometheus) writes no access logs, in Istio as in linegate: no "
+                       "access log is written"))
+      << all;
 }
 
 }  // namespace
