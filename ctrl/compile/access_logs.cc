@@ -32,7 +32,7 @@ void build_access_logs(Context& ctx, const std::map<std::string, std::string>& p
   bool configured = false;
   for (const auto& [name, filter] : providers) {
     const ResolvedProvider r = resolve_access_log_provider(mesh, name);
-    const std::string who = "Telemetry access log provider \"" + name + "\"";
+    const std::string who = "access log provider \"" + name + "\"";
     switch (r.use) {
       case ProviderUse::file:
         add(name, filter, r.log, out);

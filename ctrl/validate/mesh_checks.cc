@@ -8,7 +8,11 @@ namespace lg::ctrl::validate {
 
 namespace {
 
-const std::string kMeshPath = path_key("data", std::string(kMeshConfigKey));
+// "data[mesh]", then the field inside the MeshConfig.
+std::string mesh_path(const std::string& field) {
+  const std::string base = path_key("data", std::string(kMeshConfigKey));
+  return field.empty() ? base : base + "." + field;
+}
 
 // Why naming `name` writes no access log; "" when it does, or when the
 // reason is a bad format (an error on the ConfigMap already).
@@ -38,13 +42,12 @@ void check_mesh_config(const Ctx& c) {
   std::vector<MeshConfigIssue> issues;
   const MeshConfig mesh = read_mesh_config(&c.r, &issues);
   for (const MeshConfigIssue& i : issues) {
-    const std::string path = i.path.empty() ? kMeshPath : kMeshPath + "." + i.path;
-    if (i.error) c.error(path, i.message);
-    else c.warning(path, i.message);
+    if (i.error) c.error(mesh_path(i.path), i.message);
+    else c.warning(mesh_path(i.path), i.message);
   }
   for (size_t i = 0; i < mesh.default_access_logging.size(); ++i)
     if (std::string p = provider_problem(mesh, mesh.default_access_logging[i]); !p.empty())
-      c.warning(kMeshPath + "." + path_index("defaultProviders.accessLogging", i), p);
+      c.warning(mesh_path(path_index("defaultProviders.accessLogging", i)), p);
 }
 
 void check_access_log_providers(const std::vector<Resource>& resources, Diagnostics& d) {

@@ -742,9 +742,9 @@ TEST(AccessLogs, ProvidersLinegateCannotWriteAreWarnedAndSkipped) {
   const pb::GatewaySnapshot s = compile(yaml);
   ASSERT_EQ(s.telemetry().access_logs_size(), 1);
   EXPECT_EQ(s.telemetry().access_logs(0).provider(), "envoy");
-  EXPECT_TRUE(has_warning(s, "Telemetry access log provider \"otel\" (envoyOtelAls) is not supported by linegate: no access "
+  EXPECT_TRUE(has_warning(s, "access log provider \"otel\" (envoyOtelAls) is not supported by linegate: no access "
                              "log is written"));
-  EXPECT_TRUE(has_warning(s, "Telemetry access log provider \"missing\" is not defined in the MeshConfig: no access log is "
+  EXPECT_TRUE(has_warning(s, "access log provider \"missing\" is not defined in the MeshConfig: no access log is "
                              "written"));
   EXPECT_EQ(s.warnings_size(), 2) << "prometheus writes no access log in Istio either";
 
@@ -765,7 +765,7 @@ extensionProviders:
 )") + log_to({"custom"});
   const pb::GatewaySnapshot s = compile(yaml);
   EXPECT_EQ(s.telemetry().access_logs_size(), 0) << "neither the provider nor, as with istiod, accessLogFile";
-  EXPECT_TRUE(has_warning(s, "Telemetry access log provider \"custom\": format rejected (label \"meta\": %DYNAMIC_METADATA% "
+  EXPECT_TRUE(has_warning(s, "access log provider \"custom\": format rejected (label \"meta\": %DYNAMIC_METADATA% "
                              "is not a command linegate writes (see the supported list)): no access log is written"));
 
   Diagnostics d;
