@@ -38,6 +38,8 @@ Context::Context(const std::vector<Resource>& resources, const GatewayNode& node
     by_kind_.back().second.push_back(r);
   }
   std::sort(by_kind_.begin(), by_kind_.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  mesh_ = read_mesh_config(
+      find(kCore, "ConfigMap", std::string(kMeshConfigNamespace), std::string(kMeshConfigName)));
 }
 
 const std::vector<const Resource*>& Context::of(std::string_view group, std::string_view kind) const {

@@ -1,9 +1,10 @@
 // What every compiler pass reads: the resources in a canonical order, the
-// node, and the warnings collected on the way.
+// node, the MeshConfig, and the warnings collected on the way.
 #pragma once
 
 #include "ctrl/compile/compiler.h"
 #include "ctrl/compile/util.h"
+#include "ctrl/validate/mesh_config.h"
 
 #include <string>
 #include <string_view>
@@ -32,6 +33,9 @@ class Context {
   const std::vector<const Resource*>& of(std::string_view group, std::string_view kind) const;
   const Resource* find(std::string_view group, std::string_view kind, const std::string& ns, const std::string& name) const;
 
+  // From ConfigMap istio-system/istio, over istiod's defaults (ctrl/validate/mesh_config.h).
+  const MeshConfig& mesh() const { return mesh_; }
+
   void warn(std::string message) { warnings_.push_back(std::move(message)); }
   const std::vector<std::string>& warnings() const { return warnings_; }
 
@@ -40,6 +44,7 @@ class Context {
   Labels node_labels_;
   std::string node_ns_;
   std::vector<std::pair<std::string, std::vector<const Resource*>>> by_kind_;  // key "group/kind", sorted
+  MeshConfig mesh_;
   std::vector<std::string> warnings_;
 };
 

@@ -1,6 +1,7 @@
 // Telemetry for a gateway, following istiod's model/telemetry.go
 // (applicableTelemetries, mergeLogs, Tracing, mergeMetrics) for the CLIENT
 // workload mode that gateways have.
+#include "ctrl/compile/access_logs.h"
 #include "ctrl/compile/policies.h"
 
 #include <algorithm>
@@ -11,8 +12,8 @@ namespace lg::ctrl::compile {
 
 namespace {
 
-// Istio's default MeshConfig: defaultProviders.metrics = [prometheus],
-// no default access log or tracing provider.
+// Istio's default MeshConfig: defaultProviders.metrics = [prometheus], no
+// default tracing provider (access log defaults come from ctx.mesh()).
 constexpr std::string_view kDefaultMetricsProvider = "prometheus";
 constexpr double kDefaultSamplingPercent = 1.0;  // MeshConfig defaultConfig.tracing.sampling
 constexpr const char* kAllMetrics[] = {"GRPC_REQUEST_MESSAGES", "GRPC_RESPONSE_MESSAGES", "REQUEST_COUNT",
@@ -68,7 +69,7 @@ std::vector<const Resource*> telemetry_chain(Context& ctx) {
   return out;
 }
 
-void access_logging(const std::vector<const Resource*>& chain, pb::Telemetry* out) {
+void access_logging(Context& ctx, const std::vector<const Resource*>& chain, pb::Telemetry* out) {
   // Only Telemetries that have accessLogging take part (istiod's computedAccessLogging).
   std::vector<std::vector<const Json*>> levels;
   for (const Resource* r : chain) {
@@ -77,13 +78,16 @@ void access_logging(const std::vector<const Resource*>& chain, pb::Telemetry* ou
       for (const Json& e : *list) level.push_back(&e);
     if (!level.empty()) levels.push_back(std::move(level));
   }
+  // MeshConfig defaultProviders.accessLogging: the providers when no
+  // Telemetry logs, and what the first level inherits (istiod's mergeLogs).
+  const std::vector<std::string>& defaults = ctx.mesh().default_access_logging;
   // In scope: the providers named by the most specific level naming any.
   // An entry without providers sets the filter of the providers it inherits
   // (istiod's mergeLogs drops that filter; Istio's documentation says an
   // entry applies to the inherited providers, and we follow the documentation).
-  std::set<std::string> in_scope;
+  std::set<std::string> in_scope(defaults.begin(), defaults.end());
   std::map<std::string, std::string> filters;
-  std::vector<std::string> inherited;
+  std::vector<std::string> inherited = defaults;
   for (const auto& level : levels) {
     std::set<std::string> names;
     for (const Json* e : level) {
@@ -98,7 +102,9 @@ void access_logging(const std::vector<const Resource*>& chain, pb::Telemetry* ou
     if (!names.empty()) in_scope = names;
   }
   std::map<std::string, std::pair<bool, std::string>> providers;  // name → (disabled, filter)
-  std::vector<std::string> parent;
+  if (levels.empty())
+    for (const std::string& p : defaults) providers[p] = {false, ""};
+  std::vector<std::string> parent = defaults;
   for (const auto& level : levels)
     for (const Json* e : level) {
       std::vector<std::string> names = provider_names(*e);
@@ -109,12 +115,10 @@ void access_logging(const std::vector<const Resource*>& chain, pb::Telemetry* ou
         providers[p] = boolean(*e, "disabled") ? std::pair{true, std::string()} : std::pair{false, filters[p]};
       }
     }
-  for (const auto& [name, state] : providers) {
-    if (state.first) continue;
-    pb::AccessLog* l = out->add_access_logs();
-    l->set_provider(name);
-    l->set_filter(state.second);
-  }
+  std::map<std::string, std::string> enabled;
+  for (const auto& [name, state] : providers)
+    if (!state.first) enabled[name] = state.second;
+  build_access_logs(ctx, enabled, out);
 }
 
 void tracing(const std::vector<const Resource*>& chain, pb::Telemetry* out) {
@@ -230,7 +234,7 @@ void metrics(const std::vector<const Resource*>& chain, pb::Telemetry* out) {
 void build_telemetry(Context& ctx, pb::Telemetry* out) {
   const std::vector<const Resource*> chain = telemetry_chain(ctx);
   for (const Resource* r : chain) out->add_sources(ns_name(*r));
-  access_logging(chain, out);
+  access_logging(ctx, chain, out);
   tracing(chain, out);
   metrics(chain, out);
 }

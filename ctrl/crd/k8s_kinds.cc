@@ -6,6 +6,7 @@
 
 #include <map>
 #include <set>
+#include <utility>
 
 namespace lg::ctrl {
 namespace {
@@ -87,6 +88,13 @@ std::string secret_schema() {
     "type":{"type":"string"}}})";
 }
 
+std::string configmap_schema() {
+  return R"({"type":"object","properties":{
+    "binaryData":{"type":"object","additionalProperties":{"type":"string"}},
+    "data":{"type":"object","additionalProperties":{"type":"string"}},
+    "immutable":{"type":"boolean"}}})";
+}
+
 struct Builtin {
   std::string group, kind;
   NameRule name_rule;
@@ -101,6 +109,7 @@ const std::vector<Builtin>& builtins() {
     v.push_back({"discovery.k8s.io", "EndpointSlice", NameRule::dns1123_subdomain,
                  crdschema::build_node(Json::parse(endpointslice_schema()))});
     v.push_back({"", "Secret", NameRule::dns1123_subdomain, crdschema::build_node(Json::parse(secret_schema()))});
+    v.push_back({"", "ConfigMap", NameRule::dns1123_subdomain, crdschema::build_node(Json::parse(configmap_schema()))});
     return v;
   }();
   return all;
@@ -246,9 +255,32 @@ void endpointslice(const Json& obj, fe::List& errs) {
   }
 }
 
+// Keys of Secret and ConfigMap data (IsConfigMapKey); "" when valid.
+std::string config_key_error(const std::string& k) {
+  static const std::string kConfigKey = "[-._a-zA-Z0-9]+";
+  bool ok = !k.empty() && k.size() <= 253 && k != "." && k != ".." && k.rfind("..", 0) != 0;
+  for (char c : k) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_');
+  if (ok) return {};
+  return "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or "
+         "'KEY_NAME',  or 'key-name', regex used for validation is '" + kConfigKey + "')";
+}
+
+// JSON []byte fields are standard base64 (RFC 4648 §4): the offset of the
+// first byte that cannot be one, npos when `s` decodes.
+size_t base64_error_at(const std::string& s) {
+  size_t bad = std::string::npos;
+  size_t pad = 0;
+  for (size_t i = 0; i < s.size() && bad == std::string::npos; ++i) {
+    const char c = s[i];
+    if (c == '=') ++pad;
+    else if (pad || !(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/')) bad = i;
+  }
+  if (bad == std::string::npos && (s.size() % 4 != 0 || pad > 2)) bad = s.size() - s.size() % 4;
+  return bad;
+}
+
 // Secrets: never echo a value in a message; they hold keys.
 void secret(const Json& obj, fe::List& errs) {
-  static const std::string kConfigKey = "[-._a-zA-Z0-9]+";
   size_t total = 0;
   std::set<std::string> keys;
   for (const char* map : {"data", "stringData"}) {
@@ -257,30 +289,14 @@ void secret(const Json& obj, fe::List& errs) {
     for (const auto& [k, v] : m->items()) {
       keys.insert(k);
       const std::string at = path_key(map, k);
-      bool key_ok = !k.empty() && k.size() <= 253 && k != "." && k != ".." && k.rfind("..", 0) != 0;
-      for (char c : k) key_ok = key_ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_');
-      if (!key_ok)
-        errs.push_back(fe::invalid(at, Json(k),
-                                   "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. "
-                                   "'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '" +
-                                       kConfigKey + "')"));
+      if (std::string e = config_key_error(k); !e.empty()) errs.push_back(fe::invalid(at, Json(k), e));
       if (!v.is_string()) continue;
       const std::string& s = v.get_ref<const std::string&>();
       total += s.size();
-      if (std::string(map) == "data") {
-        // JSON []byte fields are standard base64 (RFC 4648 §4).
-        size_t bad = std::string::npos;
-        size_t pad = 0;
-        for (size_t i = 0; i < s.size() && bad == std::string::npos; ++i) {
-          const char c = s[i];
-          if (c == '=') ++pad;
-          else if (pad || !(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/')) bad = i;
-        }
-        if (bad == std::string::npos && (s.size() % 4 != 0 || pad > 2)) bad = s.size() - s.size() % 4;
-        if (bad != std::string::npos)
+      if (std::string(map) == "data")
+        if (const size_t bad = base64_error_at(s); bad != std::string::npos)
           errs.push_back(fe::invalid(at, std::string("<value not shown>"),
                                      "illegal base64 data at input byte " + std::to_string(bad)));
-      }
     }
   }
   if (total > (1u << 20)) errs.push_back(fe::too_long("data", 1 << 20));
@@ -289,6 +305,31 @@ void secret(const Json& obj, fe::List& errs) {
     for (const char* k : {"tls.crt", "tls.key"})
       if (!keys.count(k)) errs.push_back(fe::required(path_key("data", k)));
   }
+}
+
+// ValidateConfigMap: config keys, no key in both data and binaryData, 1 MiB in all.
+void configmap(const Json& obj, fe::List& errs) {
+  size_t total = 0;
+  for (const auto& [map, other] : {std::pair{"data", "binaryData"}, std::pair{"binaryData", "data"}}) {
+    const Json* m = field(obj, map);
+    const Json* o = field(obj, other);
+    if (m == nullptr || !m->is_object()) continue;
+    for (const auto& [k, v] : m->items()) {
+      const std::string at = path_key(map, k);
+      if (std::string e = config_key_error(k); !e.empty()) errs.push_back(fe::invalid(at, Json(k), e));
+      if (o && o->is_object() && o->contains(k))
+        errs.push_back(fe::invalid(at, Json(k), std::string("duplicate of key present in ") + other));
+      if (!v.is_string()) continue;
+      const std::string& s = v.get_ref<const std::string&>();
+      total += s.size();
+      if (std::string(map) == "binaryData")
+        if (const size_t bad = base64_error_at(s); bad != std::string::npos)
+          errs.push_back(fe::invalid(at, std::string("<value not shown>"),
+                                     "illegal base64 data at input byte " + std::to_string(bad)));
+    }
+  }
+  // The API server names no field: the limit is on the whole object.
+  if (total > (1u << 20)) errs.push_back(fe::too_long("", 1 << 20));
 }
 
 }  // namespace
@@ -311,6 +352,7 @@ bool validate_kubernetes_kind(const Resource& r, fe::List& errs) {
   else if (r.kind == "Endpoints") endpoints(r.obj, errs);
   else if (r.kind == "EndpointSlice") endpointslice(r.obj, errs);
   else if (r.kind == "Secret") secret(r.obj, errs);
+  else if (r.kind == "ConfigMap") configmap(r.obj, errs);
   return true;
 }
 

@@ -1,5 +1,5 @@
 // Hand-written structural checks for the Kubernetes objects linegate reads
-// (Service, Endpoints, EndpointSlice, Secret): Kubernetes validates these in
+// (Service, Endpoints, EndpointSlice, Secret, ConfigMap): Kubernetes validates these in
 // Go code, not with an OpenAPI schema, so there is no CRD schema to load.
 #pragma once
 

@@ -34,10 +34,11 @@ std::vector<KindInfo> build() {
       {kSec, "AuthorizationPolicy", sec, S, ""},
       {kSec, "RequestAuthentication", sec, S, ""},
       {kTel, "Telemetry", tel, S, ""},
-      // Kubernetes objects read as service registry and credential sources.
+      // Kubernetes objects read as service registry, credential and MeshConfig sources.
       {"", "Service", {"v1"}, S, ""},
       {"", "Endpoints", {"v1"}, S, ""},
       {"", "Secret", {"v1"}, S, ""},
+      {"", "ConfigMap", {"v1"}, S, "only istio-system/istio is read: its `mesh` key is Istio's MeshConfig"},
       {"discovery.k8s.io", "EndpointSlice", {"v1"}, S, ""},
       // Istio APIs linegate knows but does not implement.
       {kNet, "WorkloadGroup", net, U,

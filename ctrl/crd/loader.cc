@@ -295,12 +295,23 @@ std::vector<Resource> load_paths(const std::vector<std::string>& paths, Diagnost
 }
 
 Json yaml_to_json(const std::string& yaml_text) {
+  std::string error;
+  return yaml_to_json(yaml_text, error);
+}
+
+Json yaml_to_json(const std::string& yaml_text, std::string& error) {
   try {
     std::vector<yamljson::Issue> issues;
     return yamljson::convert(YAML::Load(yaml_text), issues, 100'000 + 10 * yaml_text.size(), &yaml_text);
-  } catch (const std::exception&) {
-    return Json(Json::value_t::discarded);
+  } catch (const YAML::Exception& e) {
+    error = "YAML syntax error";
+    if (e.mark.line >= 0)
+      error += " at line " + std::to_string(e.mark.line + 1) + ", column " + std::to_string(e.mark.column + 1);
+    error += ": " + e.msg;
+  } catch (const std::exception& e) {
+    error = std::string("cannot convert YAML to JSON: ") + e.what();
   }
+  return Json(Json::value_t::discarded);
 }
 
 }  // namespace lg::ctrl

@@ -21,5 +21,8 @@ std::vector<Resource> load_text(const std::string& yaml_text, const std::string&
 // Converts one YAML document to JSON with the typing rules above (exposed for
 // tests); a discarded value (is_discarded()) when the text cannot be converted.
 Json yaml_to_json(const std::string& yaml_text);
+// The same for YAML held inside a resource (a ConfigMap value): `error` says
+// why when the result is discarded.
+Json yaml_to_json(const std::string& yaml_text, std::string& error);
 
 }  // namespace lg::ctrl

@@ -7,6 +7,7 @@
 #include "ctrl/crd/kinds.h"
 #include "ctrl/crd/schema_model.h"
 #include "ctrl/crd/support_table.h"
+#include "l7/access_log/format.h"
 
 #include <cctype>
 #include <string_view>
@@ -235,6 +236,41 @@ std::string anchor(std::string_view kind) {
   return a;
 }
 
+// What linegate reads of Istio's MeshConfig (ctrl/validate/mesh_config.h),
+// and the command operators its access log formats may use.
+std::string mesh_config_markdown() {
+  std::string md =
+      "\n## MeshConfig\n\n"
+      "The ConfigMap `istio-system/istio` holds Istio's MeshConfig as YAML under the key `mesh`; linegate reads it "
+      "over istiod's defaults, as istiod does, and ignores other ConfigMaps. Its access logging fields are read; "
+      "the others are not. `linegatectl analyze` reports a mesh that is not YAML, an unknown encoding and every "
+      "format linegate cannot write as errors, on the ConfigMap, and warns about a Telemetry that names a provider the "
+      "MeshConfig does not define (istiod skips it).\n\n"
+      "| field | use |\n| --- | --- |\n"
+      "| `accessLogFile` | the legacy access log: written when Telemetry (or `defaultProviders.accessLogging`) "
+      "names no provider istiod would build a log for |\n"
+      "| `accessLogEncoding` | `TEXT` (default) or `JSON`, for `accessLogFile` and the built-in `envoy` provider |\n"
+      "| `accessLogFormat` | TEXT: a format string (a missing final newline is added); JSON: a JSON object of "
+      "label: format string. Unset: Istio's default format or labels |\n"
+      "| `defaultProviders.accessLogging` | the providers that log when no Telemetry configures access logging |\n"
+      "| `extensionProviders[].envoyFileAccessLog` | `path` (default `/dev/stdout`) and `logFormat.text` or "
+      "`logFormat.labels` (empty: Istio's default labels; no `logFormat`: Istio's default text). The built-in "
+      "provider `envoy` (`/dev/stdout`) takes `accessLogEncoding` and `accessLogFormat` until it is given a "
+      "`logFormat` |\n"
+      "| `extensionProviders[].envoyFileAccessLog.omitEmptyValues` | not supported (a warning): empty values are "
+      "written |\n"
+      "| `extensionProviders[].envoyHttpAls`, `envoyTcpAls`, `envoyOtelAls` | not supported: a Telemetry that "
+      "names one gets a warning and no access log is written |\n\n"
+      "Formats may use these command operators (`%REQ(X?Y):N%` and `%RESP(X?Y):N%` with a header name, an "
+      "alternative and a length, `%START_TIME(format)%` with a strftime format, `%%` for a percent sign):";
+  const auto& names = access_log::supported_commands();
+  for (size_t i = 0; i < names.size(); ++i) {
+    md += i ? ", `%" : " `%";
+    md.append(names[i]).append("%`");
+  }
+  return md + ".\n";
+}
+
 }  // namespace
 
 std::vector<std::string> support_entries_without_field() {
@@ -303,6 +339,7 @@ std::string crd_support_markdown() {
         "checks the API server makes (ports 1-65535, protocols, IP addresses, base64 data, the keys a TLS Secret "
         "needs); their fields that configure kube-proxy or cloud load balancers do not concern a gateway and are "
         "ignored.\n";
+  md += mesh_config_markdown();
   for (const KindInfo& k : all_kinds()) {
     if (k.support != KindSupport::supported || !is_istio(k.group)) continue;
     const crdschema::Crd* crd = set->find_crd(std::string(k.group), std::string(k.kind));

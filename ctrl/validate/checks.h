@@ -21,6 +21,10 @@ void check_k8s_service(const Ctx& c);
 void check_k8s_endpoints(const Ctx& c);
 void check_k8s_endpoint_slice(const Ctx& c);
 void check_k8s_secret(const Ctx& c);
+void check_mesh_config(const Ctx& c);  // ConfigMap istio-system/istio; other ConfigMaps pass
+
+// Cross-resource: the access log providers Telemetries name, against the MeshConfig.
+void check_access_log_providers(const std::vector<Resource>& resources, Diagnostics& d);
 
 // Shared field checks (path is the field's own path).
 void check_duration_field(const Ctx& c, const Json* parent, std::string_view key, const std::string& base);

@@ -1,6 +1,6 @@
 // validate_cross_resource(): what no single document can show — references
-// between resources (gateways, subsets, registry hosts, credentials) and
-// conflicts between Gateways that serve the same workloads.
+// between resources (gateways, subsets, registry hosts, credentials, access
+// log providers) and conflicts between Gateways that serve the same workloads.
 #include "ctrl/validate/analyze.h"
 #include "ctrl/validate/checks.h"
 #include "ctrl/validate/hosts.h"
@@ -481,6 +481,7 @@ void validate_cross_resource(const std::vector<Resource>& resources, Diagnostics
       if (is(r, "security.istio.io", "AuthorizationPolicy") || is(r, "security.istio.io", "PeerAuthentication") ||
           is(r, "security.istio.io", "RequestAuthentication"))
         check_policy_selector(resources, r, diags);
+    check_access_log_providers(resources, diags);
   } catch (const std::exception& e) {
     Diagnostic d;
     d.message = std::string("internal error in cross-resource checks: ") + e.what();

@@ -32,6 +32,7 @@ Check check_for(const Resource& r) {
       {"", "Service", check_k8s_service},
       {"", "Endpoints", check_k8s_endpoints},
       {"", "Secret", check_k8s_secret},
+      {"", "ConfigMap", check_mesh_config},
       {"discovery.k8s.io", "EndpointSlice", check_k8s_endpoint_slice},
   };
   for (const Entry& e : table)

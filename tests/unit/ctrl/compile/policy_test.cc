@@ -4,6 +4,8 @@
 
 #include "ctrl/compile/describe.h"
 #include "ctrl/compile/peer_authentication.h"
+#include "ctrl/validate/analyze.h"
+#include "l7/access_log/format.h"
 #include "tests/unit/ctrl/compile/test_util.h"
 
 namespace lg::ctrl::testing {
@@ -558,6 +560,230 @@ spec:
   ASSERT_EQ(t.metrics(0).overrides_size(), 1);
   EXPECT_EQ(t.metrics(0).overrides(0).metric(), "REQUEST_COUNT");
   EXPECT_EQ(t.metrics(0).overrides(0).tags(0).value(), "'gw'");
+}
+
+// ConfigMap `ns/name` whose `mesh` is `mesh_yaml` (written at column 0).
+std::string mesh_config(const std::string& mesh_yaml, const std::string& ns = "istio-system",
+                        const std::string& name = "istio") {
+  std::string out = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + ", namespace: " + ns +
+                    "}\ndata:\n  mesh: |\n";
+  size_t start = 0;
+  while (start < mesh_yaml.size()) {
+    const size_t end = mesh_yaml.find('\n', start);
+    out += "    " + mesh_yaml.substr(start, end - start) + "\n";
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return out + "---\n";
+}
+
+// A mesh-wide Telemetry logging to `providers` (none: an entry without providers).
+std::string log_to(const std::vector<std::string>& providers, const std::string& extra = "") {
+  std::string out = "apiVersion: telemetry.istio.io/v1\nkind: Telemetry\nmetadata: {name: mesh-default, namespace: istio-system}\n"
+                    "spec:\n  accessLogging:\n  - providers: [";
+  for (size_t i = 0; i < providers.size(); ++i) out += (i ? ", {name: " : "{name: ") + providers[i] + "}";
+  return out + "]\n" + extra + "---\n";
+}
+
+std::vector<std::pair<std::string, std::string>> labels_of(const pb::AccessLog& l) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const pb::KeyValue& kv : l.json_labels()) out.emplace_back(kv.key(), kv.value());
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> istio_labels() {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [k, v] : access_log::istio_json_labels()) out.emplace_back(k, v);
+  return out;
+}
+
+bool has_warning(const pb::GatewaySnapshot& s, const std::string& text) {
+  for (const std::string& w : s.warnings())
+    if (w.find(text) != std::string::npos) return true;
+  return false;
+}
+
+TEST(AccessLogs, BuiltinEnvoyProviderWritesIstiosDefaultTextToStdout) {
+  const pb::GatewaySnapshot s = compile(log_to({"envoy"}));
+  ASSERT_EQ(s.telemetry().access_logs_size(), 1);
+  const pb::AccessLog& l = s.telemetry().access_logs(0);
+  EXPECT_EQ(l.provider(), "envoy");
+  EXPECT_EQ(l.path(), "/dev/stdout");
+  EXPECT_EQ(l.encoding(), pb::ACCESS_LOG_TEXT);
+  EXPECT_EQ(l.text_format(), access_log::kIstioTextFormat);
+  EXPECT_EQ(l.json_labels_size(), 0);
+  EXPECT_EQ(s.warnings_size(), 0);
+}
+
+TEST(AccessLogs, BuiltinEnvoyProviderUsesTheMeshJsonFormat) {
+  const pb::GatewaySnapshot s = compile(
+      mesh_config("accessLogEncoding: JSON\n"
+                  "accessLogFormat: '{\"path\": \"%REQ(:PATH)%\", \"code\": \"%RESPONSE_CODE%\", \"agent\": \"%REQ(USER-AGENT)%\"}'") +
+      log_to({"envoy"}));
+  ASSERT_EQ(s.telemetry().access_logs_size(), 1);
+  const pb::AccessLog& l = s.telemetry().access_logs(0);
+  EXPECT_EQ(l.path(), "/dev/stdout");
+  EXPECT_EQ(l.encoding(), pb::ACCESS_LOG_JSON);
+  EXPECT_EQ(l.text_format(), "");
+  EXPECT_EQ(labels_of(l), (std::vector<std::pair<std::string, std::string>>{
+                              {"agent", "%REQ(USER-AGENT)%"}, {"code", "%RESPONSE_CODE%"}, {"path", "%REQ(:PATH)%"}}))
+      << "in the order of their keys";
+
+  const pb::GatewaySnapshot d = compile(mesh_config("accessLogEncoding: JSON") + log_to({"envoy"}));
+  ASSERT_EQ(d.telemetry().access_logs_size(), 1);
+  EXPECT_EQ(labels_of(d.telemetry().access_logs(0)), istio_labels()) << "no accessLogFormat: Istio's labels, in Istio's order";
+}
+
+TEST(AccessLogs, FileProviderFormats) {
+  const std::string mesh = mesh_config(R"(accessLogFormat: "%PROTOCOL%"
+extensionProviders:
+- name: text
+  envoyFileAccessLog:
+    path: /var/log/gw.log
+    logFormat: {text: "%REQ(:METHOD)% %RESPONSE_CODE%"}
+- name: json
+  envoyFileAccessLog:
+    logFormat:
+      labels: {status: "%RESPONSE_CODE%", authority: "%REQ(:AUTHORITY)%", method: "%REQ(:METHOD)%"}
+- name: json-default
+  envoyFileAccessLog: {path: /dev/stderr, logFormat: {labels: {}}}
+- name: plain
+  envoyFileAccessLog: {path: /var/log/plain.log}
+)");
+  const pb::GatewaySnapshot s = compile(mesh + log_to({"text", "json", "json-default", "plain"}));
+  ASSERT_EQ(s.telemetry().access_logs_size(), 4);
+  const auto& logs = s.telemetry().access_logs();
+  EXPECT_EQ(logs[0].provider(), "json");  // sorted by provider
+  EXPECT_EQ(logs[0].path(), "/dev/stdout");
+  EXPECT_EQ(logs[0].encoding(), pb::ACCESS_LOG_JSON);
+  EXPECT_EQ(labels_of(logs[0]), (std::vector<std::pair<std::string, std::string>>{
+                                    {"authority", "%REQ(:AUTHORITY)%"}, {"method", "%REQ(:METHOD)%"}, {"status", "%RESPONSE_CODE%"}}));
+  EXPECT_EQ(logs[1].provider(), "json-default");
+  EXPECT_EQ(logs[1].path(), "/dev/stderr");
+  EXPECT_EQ(labels_of(logs[1]), istio_labels()) << "empty labels: Istio's default";
+  EXPECT_EQ(logs[2].provider(), "plain");
+  EXPECT_EQ(logs[2].encoding(), pb::ACCESS_LOG_TEXT);
+  EXPECT_EQ(logs[2].text_format(), access_log::kIstioTextFormat) << "only the built-in envoy takes the mesh's format";
+  EXPECT_EQ(logs[3].provider(), "text");
+  EXPECT_EQ(logs[3].path(), "/var/log/gw.log");
+  EXPECT_EQ(logs[3].text_format(), "%REQ(:METHOD)% %RESPONSE_CODE%\n") << "Istio appends the missing newline";
+  EXPECT_EQ(s.warnings_size(), 0);
+}
+
+TEST(AccessLogs, LegacyAccessLogFileWithoutTelemetry) {
+  const pb::GatewaySnapshot s = compile(mesh_config("accessLogFile: /var/log/access.log\naccessLogFormat: '%PROTOCOL%'"));
+  ASSERT_EQ(s.telemetry().access_logs_size(), 1);
+  const pb::AccessLog& l = s.telemetry().access_logs(0);
+  EXPECT_EQ(l.provider(), "");
+  EXPECT_EQ(l.filter(), "");
+  EXPECT_EQ(l.path(), "/var/log/access.log");
+  EXPECT_EQ(l.encoding(), pb::ACCESS_LOG_TEXT);
+  EXPECT_EQ(l.text_format(), "%PROTOCOL%\n");
+
+  const pb::GatewaySnapshot j = compile(mesh_config("accessLogFile: /dev/stdout\naccessLogEncoding: JSON"));
+  ASSERT_EQ(j.telemetry().access_logs_size(), 1);
+  EXPECT_EQ(j.telemetry().access_logs(0).encoding(), pb::ACCESS_LOG_JSON);
+  EXPECT_EQ(labels_of(j.telemetry().access_logs(0)), istio_labels());
+
+  EXPECT_EQ(compile(mesh_config("accessLogEncoding: JSON")).telemetry().access_logs_size(), 0) << "no file, no log";
+}
+
+TEST(AccessLogs, TelemetryLoggingReplacesAccessLogFile) {
+  const std::string mesh = mesh_config(R"(accessLogFile: /var/log/legacy.log
+extensionProviders:
+- name: otel
+  envoyOtelAls: {service: otel.observability.svc.cluster.local, port: 4317}
+)");
+  pb::GatewaySnapshot s = compile(mesh + log_to({"envoy"}));
+  ASSERT_EQ(s.telemetry().access_logs_size(), 1);
+  EXPECT_EQ(s.telemetry().access_logs(0).provider(), "envoy");
+  EXPECT_EQ(s.telemetry().access_logs(0).path(), "/dev/stdout");
+
+  s = compile(mesh + log_to({"otel"}));
+  EXPECT_EQ(s.telemetry().access_logs_size(), 0) << "istiod configures the OpenTelemetry log instead of the file";
+
+  // What istiod does when Telemetry leaves no log to build: the file again.
+  s = compile(mesh + log_to({"envoy"}, "    disabled: true\n"));
+  ASSERT_EQ(s.telemetry().access_logs_size(), 1);
+  EXPECT_EQ(s.telemetry().access_logs(0).path(), "/var/log/legacy.log");
+  s = compile(mesh + log_to({"nowhere"}));
+  ASSERT_EQ(s.telemetry().access_logs_size(), 1);
+  EXPECT_EQ(s.telemetry().access_logs(0).provider(), "");
+}
+
+TEST(AccessLogs, DefaultProvidersLogWithoutTelemetry) {
+  const std::string mesh = mesh_config(R"(defaultProviders: {accessLogging: [envoy, file]}
+extensionProviders:
+- name: file
+  envoyFileAccessLog: {path: /var/log/file.log}
+)");
+  pb::GatewaySnapshot s = compile(mesh);
+  ASSERT_EQ(s.telemetry().access_logs_size(), 2);
+  EXPECT_EQ(s.telemetry().access_logs(0).provider(), "envoy");
+  EXPECT_EQ(s.telemetry().access_logs(1).provider(), "file");
+  EXPECT_EQ(s.telemetry().access_logs(1).path(), "/var/log/file.log");
+  EXPECT_EQ(s.telemetry().access_logs(1).filter(), "");
+
+  // A Telemetry entry without providers applies to the default ones.
+  s = compile(mesh + log_to({}, "    filter: {expression: response.code >= 500}\n"));
+  ASSERT_EQ(s.telemetry().access_logs_size(), 2);
+  EXPECT_EQ(s.telemetry().access_logs(1).filter(), "response.code >= 500");
+  // One that names a provider replaces them.
+  s = compile(mesh + log_to({"file"}));
+  ASSERT_EQ(s.telemetry().access_logs_size(), 1);
+  EXPECT_EQ(s.telemetry().access_logs(0).provider(), "file");
+}
+
+TEST(AccessLogs, ProvidersLinegateCannotWriteAreWarnedAndSkipped) {
+  const std::string yaml = mesh_config(R"(extensionProviders:
+- name: otel
+  envoyOtelAls: {service: otel.observability.svc.cluster.local, port: 4317}
+)") + log_to({"otel", "missing", "prometheus", "envoy"});
+  const pb::GatewaySnapshot s = compile(yaml);
+  ASSERT_EQ(s.telemetry().access_logs_size(), 1);
+  EXPECT_EQ(s.telemetry().access_logs(0).provider(), "envoy");
+  EXPECT_TRUE(has_warning(s, "access log provider \"otel\" (envoyOtelAls) is not supported by linegate: no access "
+                             "log is written"));
+  EXPECT_TRUE(has_warning(s, "access log provider \"missing\" is not defined in the MeshConfig: no access log is "
+                             "written"));
+  EXPECT_EQ(s.warnings_size(), 2) << "prometheus writes no access log in Istio either";
+
+  Diagnostics d;
+  const auto resources = load(yaml);
+  validate_semantics(resources, d);
+  validate_cross_resource(resources, d, {});
+  EXPECT_EQ(d.error_count(), 0u);
+  EXPECT_EQ(d.warning_count(), 3u) << "otel, missing and prometheus";
+}
+
+TEST(AccessLogs, RejectedFormatIsAnErrorAndNoLog) {
+  const std::string yaml = mesh_config(R"(accessLogFile: /dev/stdout
+extensionProviders:
+- name: custom
+  envoyFileAccessLog:
+    logFormat: {labels: {ok: "%PROTOCOL%", meta: "%DYNAMIC_METADATA(istio.mixer:status)%"}}
+)") + log_to({"custom"});
+  const pb::GatewaySnapshot s = compile(yaml);
+  EXPECT_EQ(s.telemetry().access_logs_size(), 0) << "neither the provider nor, as with istiod, accessLogFile";
+  EXPECT_TRUE(has_warning(s, "access log provider \"custom\": format rejected (label \"meta\": %DYNAMIC_METADATA% "
+                             "is not a command linegate writes (see the supported list)): no access log is written"));
+
+  Diagnostics d;
+  const auto resources = load(yaml);
+  validate_semantics(resources, d);
+  ASSERT_EQ(d.error_count(), 1u);
+  EXPECT_EQ(d.items()[0].path, "data[mesh].extensionProviders[0].envoyFileAccessLog.logFormat.labels[meta]");
+
+  const pb::GatewaySnapshot legacy = compile(mesh_config("accessLogFile: /dev/stdout\naccessLogFormat: '%BAD%'"));
+  EXPECT_EQ(legacy.telemetry().access_logs_size(), 0);
+  EXPECT_TRUE(has_warning(legacy, "MeshConfig accessLogFormat rejected (%BAD% is not a command linegate writes"));
+}
+
+TEST(AccessLogs, OnlyIstioSystemIstioIsTheMeshConfig) {
+  const std::string mesh = "accessLogFile: /var/log/other.log\ndefaultProviders: {accessLogging: [envoy]}";
+  EXPECT_EQ(compile(mesh_config(mesh, "istio-system", "istio-1-22")).telemetry().access_logs_size(), 0);
+  EXPECT_EQ(compile(mesh_config(mesh, "default", "istio")).telemetry().access_logs_size(), 0);
+  EXPECT_EQ(compile(mesh_config(mesh, "istio-system", "istio")).telemetry().access_logs_size(), 1);
 }
 
 TEST(RateLimits, OnlyGatewayPatchesForThisWorkload) {

@@ -322,6 +322,22 @@ TEST(KubernetesKinds, SecretNeverEchoesItsData) {
   EXPECT_EQ(r.errors.size(), 3u) << r.all();
 }
 
+TEST(KubernetesKinds, ConfigMap) {
+  Result r = check(
+      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: istio-system}\nimmutable: true\n"
+      "data: {mesh: 'accessLogFile: /dev/stdout', 'bad key': x, both: y}\nbinaryData: {both: eA==, blob: 'eA!'}\n");
+  EXPECT_TRUE(r.has_error("data[bad key]: Invalid value: \"bad key\": a valid config key")) << r.all();
+  EXPECT_TRUE(r.has_error("data[both]: Invalid value: \"both\": duplicate of key present in binaryData")) << r.all();
+  EXPECT_TRUE(r.has_error("binaryData[both]: Invalid value: \"both\": duplicate of key present in data")) << r.all();
+  EXPECT_TRUE(r.has_error("binaryData[blob]: Invalid value: <value not shown>: illegal base64 data at input byte 2"))
+      << r.all();
+  EXPECT_EQ(r.errors.size(), 4u) << r.all();
+  r = check("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: 1}\nspec: {}\n");
+  EXPECT_TRUE(r.has_error("data[a]: ")) << r.all();
+  EXPECT_TRUE(r.has_error("unknown field \"spec\"")) << r.all();
+  EXPECT_EQ(r.errors.size(), 2u) << r.all();
+}
+
 // Checks a schema written by hand, for the keywords Istio's CRDs do not use.
 fielderr::List openapi(const std::string& schema, const std::string& value) {
   const auto node = crdschema::build_node(Json::parse(schema));

@@ -338,6 +338,21 @@ kind: Secret
 metadata: {name: odd, namespace: default}
 type: kubernetes.io/tls
 data: {tls.crt: "!!!", tls.key: 3}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio, namespace: istio-system}
+data:
+  mesh: |
+    accessLogFormat: {a: 1}
+    accessLogEncoding: [JSON]
+    defaultProviders: 4
+    extensionProviders: [1, {name: 3, envoyFileAccessLog: 5}, {name: x, envoyFileAccessLog: {path: [], logFormat: {labels: 7, text: []}}}]
+---
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: odd, namespace: istio-system}
+spec: {accessLogging: [{providers: 3}, {providers: [{name: 5}, 6]}, 7]}
 )");
   Diagnostics d;
   analyze(rs, d);
