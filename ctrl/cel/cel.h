@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace lg::ctrl::cel {
 
@@ -42,6 +43,9 @@ struct CompileResult {
 };
 
 CompileResult compile(std::string_view expression);
+// With top-level names besides `self` (an access log filter's attributes),
+// bound when evaluated by evaluate_with().
+CompileResult compile(std::string_view expression, const std::vector<std::string>& variables);
 
 // Outcome of one rule against one value: true (rule holds), false (rule
 // violated), or an evaluation error such as CEL's

@@ -428,7 +428,9 @@ std::string location(std::string_view src, size_t pos) {
 
 }  // namespace
 
-CompileResult compile(std::string_view expression) {
+CompileResult compile(std::string_view expression) { return compile(expression, {}); }
+
+CompileResult compile(std::string_view expression, const std::vector<std::string>& variables) {
   if (expression.size() > kMaxSourceSize)
     return {nullptr, "expression too large: " + std::to_string(expression.size()) + " bytes (limit " +
                          std::to_string(kMaxSourceSize) + ")"};
@@ -437,7 +439,7 @@ CompileResult compile(std::string_view expression) {
   try {
     Parser parser(std::move(lx.tokens));
     NodePtr root = parser.parse();
-    std::vector<std::string> scope;
+    std::vector<std::string> scope = variables;
     resolve(*root, scope);
     return Compiler::make(std::move(root), expression);
   } catch (const SyntaxError& e) {

@@ -90,7 +90,6 @@ const std::vector<NotSupported> kNotSupported = {
     {"Telemetry", "spec.tracing[].useRequestIdForTraceSampling", "", "sampling follows traceparent and randomSamplingPercentage; x-request-id is not used"},
     {"Telemetry", "spec.metrics[].overrides[].tagOverrides", "", "label overrides are per-request CEL expressions, which the dataplane does not evaluate"},
     {"Telemetry", "spec.metrics[].overrides[].match.customMetric", "", "custom metrics are not implemented"},
-    {"Telemetry", "spec.accessLogging[].filter", "", "access-log filters are per-request CEL expressions, which the dataplane does not evaluate"},
     // EnvoyFilter: only Istio's local rate limit example
     // (https://istio.io/latest/docs/tasks/policy-enforcement/rate-limit/); ctrl/validate checks the pattern.
     {"EnvoyFilter", "spec.priority", "", kNotPattern},

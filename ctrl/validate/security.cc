@@ -2,7 +2,9 @@
 // Telemetry checks beyond the CRD schema, after Istio's webhook
 // (pkg/config/validation: ValidateAuthorizationPolicy, validateJwtRule,
 // ValidatePeerAuthentication, ValidateTelemetry, pkg/config/security).
+#include "ctrl/cel/cel.h"
 #include "ctrl/validate/checks.h"
+#include "l7/access_log/filter_attributes.h"
 #include "ctrl/validate/hosts.h"
 
 #include <cctype>
@@ -251,8 +253,15 @@ void check_telemetry(const Ctx& c) {
   };
   each(spec, "accessLogging", "spec", [&](size_t, const Json& l, const std::string& lp) {
     providers(l, lp);
-    if (const Json* f = get_obj(&l, "filter"); f != nullptr && get_str(f, "expression").empty())
-      c.error(path_field(lp, "filter.expression"), "filter expression may not be empty");
+    if (const Json* f = get_obj(&l, "filter")) {
+      const std::string expr = get_str(f, "expression");
+      if (expr.empty()) {
+        c.error(path_field(lp, "filter.expression"), "filter expression may not be empty");
+      } else if (const cel::CompileResult r = cel::compile(expr, access_log::filter_variables()); !r.program) {
+        // The gateway evaluates it per request; one it cannot compile would log nothing.
+        c.error(path_field(lp, "filter.expression"), "filter expression does not compile: " + r.error);
+      }
+    }
   });
   const Json* tracing = get_arr(spec, "tracing");
   if (tracing != nullptr && tracing->size() > 1) c.warning("spec.tracing", "multiple tracing is not currently supported");

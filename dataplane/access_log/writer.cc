@@ -56,7 +56,7 @@ std::vector<std::string> Writer::configure(const pb::Telemetry& t) {
       log.text = std::move(p.format);
     }
     if (!l.filter().empty()) {
-      ctrl::cel::CompileResult f = ctrl::cel::compile(l.filter());
+      ctrl::cel::CompileResult f = ctrl::cel::compile(l.filter(), filter_variables());
       if (!f.program) error = "filter \"" + l.filter() + "\": " + f.error;
       log.filter = std::move(f.program);
     }

@@ -22,6 +22,12 @@ void set_field(nlohmann::json& j, const char* key, const Record& r, Field f) {
 
 }  // namespace
 
+const std::vector<std::string>& filter_variables() {
+  static const std::vector<std::string> names = {"request", "response", "connection", "source",
+                                                 "destination", "upstream", "xds"};
+  return names;
+}
+
 nlohmann::json filter_attributes(const Record& r) {
   nlohmann::json request = nlohmann::json::object();
   nlohmann::json request_headers = nlohmann::json::object();

@@ -6,6 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <string>
+#include <vector>
+
 #include "l7/access_log/record.h"
 
 namespace lg::access_log {
@@ -17,5 +20,8 @@ namespace lg::access_log {
 // uri_san_local_certificate; source, destination, upstream: address, port;
 // xds: cluster_name, route_name. Absent values are absent keys (`has()`).
 nlohmann::json filter_attributes(const Record& r);
+
+// The top-level names above, which a filter may use.
+const std::vector<std::string>& filter_variables();
 
 }  // namespace lg::access_log

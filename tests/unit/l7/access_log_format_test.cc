@@ -95,7 +95,7 @@ TEST(AccessLogFormat, ArgumentsOnlyWhereACommandTakesThem) {
   EXPECT_EQ(error_of("%REQ(?:PATH)%"), "%REQ(?:PATH)%: empty header name");
   EXPECT_EQ(error_of("%REQ(:PATH?)%"), "%REQ(:PATH?)%: empty header name");
   EXPECT_EQ(error_of("%PROTOCOL(x)%"), "%PROTOCOL% takes no arguments");
-  EXPECT_EQ(error_of("%DURATION:3%"), "%DURATION%: only %REQ%, %RESP% and strings take a length");
+  EXPECT_EQ(error_of("%DURATION:3%"), "%DURATION%: only %REQ(...)% and %RESP(...)% take a length");
 }
 
 TEST(AccessLogFormat, IstioDefaultTextFormatParses) {

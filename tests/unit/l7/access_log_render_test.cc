@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ctrl/cel/cel.h"
 #include "l7/access_log/filter_attributes.h"
 #include "l7/access_log/format.h"
 #include "l7/access_log/render.h"
@@ -176,6 +177,24 @@ TEST(AccessLogFilterAttributes, EnvoyAttributeNames) {
   EXPECT_EQ(a["source"]["address"], "10.0.0.2");
   EXPECT_EQ(a["upstream"]["port"], 8080);
   EXPECT_EQ(a["xds"]["route_name"], "api.v1");
+}
+
+// Istio's documented filter examples, through the CEL evaluator the writer uses.
+TEST(AccessLogFilterAttributes, IstioFilterExamplesEvaluate) {
+  const auto holds = [](std::string_view expr, const Record& r) {
+    ctrl::cel::CompileResult c = ctrl::cel::compile(expr, filter_variables());
+    EXPECT_TRUE(c.program) << c.error;
+    const ctrl::cel::EvalResult e = ctrl::cel::evaluate_with(*c.program, filter_attributes(r));
+    EXPECT_NE(e.kind, ctrl::cel::EvalResult::Kind::error) << expr << ": " << e.error;
+    return e.holds();
+  };
+  Record r = mesh_request();
+  EXPECT_FALSE(holds("response.code >= 400", r));
+  EXPECT_TRUE(holds("connection.mtls && request.url_path.startsWith('/api')", r));
+  EXPECT_TRUE(holds("has(request.headers.x_missing) == false", r));
+  r.response_code = 503;
+  EXPECT_TRUE(holds("response.code >= 400", r));
+  EXPECT_FALSE(ctrl::cel::compile("reponse.code >= 400", filter_variables()).program) << "a misspelt name is caught";
 }
 
 }  // namespace
