@@ -13,6 +13,7 @@
 #include "dataplane/l7/heads.h"
 #include "dataplane/l7/http_proxy.h"
 #include "dataplane/l7/stream.h"
+#include "tls/session/client_cert_details.h"
 
 namespace lg::l7 {
 
@@ -33,25 +34,12 @@ uint64_t unix_ns() {
   return uint64_t(ts.tv_sec) * 1000000000 + uint64_t(ts.tv_nsec);
 }
 
-// The URI entries of an XFCC element: the client certificate's URI SANs
-// (the SPIFFE principal for ISTIO_MUTUAL), comma separated as Envoy's
-// DOWNSTREAM_PEER_URI_SAN writes them; and its By (our own URI SAN).
+// The client certificate's URI SANs (the SPIFFE principal for
+// ISTIO_MUTUAL) and our own, from the XFCC element its handshake left.
 void add_uri_sans(Record& r, std::string_view xfcc) {
-  char peer[512];
-  size_t n = 0;
-  while (!xfcc.empty()) {
-    const size_t semi = xfcc.find(';');
-    const std::string_view kv = xfcc.substr(0, semi);
-    xfcc = semi == std::string_view::npos ? std::string_view() : xfcc.substr(semi + 1);
-    if (kv.starts_with("By=")) {
-      r.add(Field::local_uri_san, kv.substr(3));
-    } else if (kv.starts_with("URI=") && n + kv.size() - 3 <= sizeof peer) {
-      if (n != 0) peer[n++] = ',';
-      std::copy(kv.begin() + 4, kv.end(), peer + n);
-      n += kv.size() - 4;
-    }
-  }
-  if (n != 0) r.add(Field::peer_uri_san, {peer, n});
+  char v[512];
+  if (const size_t n = tls::xfcc_values(xfcc, "URI", v, sizeof v)) r.add(Field::peer_uri_san, {v, n});
+  if (const size_t n = tls::xfcc_values(xfcc, "By", v, sizeof v)) r.add(Field::local_uri_san, {v, n});
 }
 
 }  // namespace

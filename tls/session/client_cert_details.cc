@@ -77,4 +77,29 @@ size_t client_cert_details(SSL* ssl, char* out, size_t cap) {
   return e.size();
 }
 
+size_t xfcc_values(std::string_view element, std::string_view key, char* out, size_t cap) {
+  size_t n = 0;
+  size_t start = 0;
+  bool quoted = false;
+  for (size_t i = 0; i <= element.size(); ++i) {
+    if (i < element.size()) {
+      const char c = element[i];
+      if (quoted && c == '\\') {
+        ++i;  // an escaped character, quote or backslash
+      } else if (c == '"') {
+        quoted = !quoted;
+      }
+      if (quoted || c != ';') continue;
+    }
+    const std::string_view field = element.substr(start, i - start);
+    start = i + 1;
+    if (field.size() <= key.size() || !field.starts_with(key) || field[key.size()] != '=') continue;
+    const std::string_view v = field.substr(key.size() + 1);
+    if (n + (n != 0) + v.size() > cap) continue;
+    if (n != 0) out[n++] = ',';
+    n += v.copy(out + n, v.size());
+  }
+  return n;
+}
+
 }  // namespace lg::tls

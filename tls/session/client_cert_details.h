@@ -10,6 +10,7 @@
 #include <openssl/ssl.h>
 
 #include <cstddef>
+#include <string_view>
 
 namespace lg::tls {
 
@@ -17,5 +18,11 @@ namespace lg::tls {
 // the Subject and then the DNS names are left out when it would not fit).
 // Returns its length; 0 when the peer sent no certificate.
 size_t client_cert_details(SSL* ssl, char* out, size_t cap);
+
+// The values of `key` ("URI", "By", "DNS") in an element written above, in
+// order, joined with ',' into out (as Envoy's %DOWNSTREAM_PEER_URI_SAN%
+// lists them); a value that would not fit is left out. The quoted Subject is
+// passed over whole: a ';' the certificate put in it never starts a field.
+size_t xfcc_values(std::string_view element, std::string_view key, char* out, size_t cap);
 
 }  // namespace lg::tls

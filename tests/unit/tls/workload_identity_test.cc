@@ -137,5 +137,38 @@ TEST(ClientCertDetails, LeavesOutNamesThatWouldForgeFields) {
   EXPECT_NE(got.find("Subject=\"CN=a\\\\\\\"b\""), std::string::npos) << got;
 }
 
+std::string values(std::string_view element, std::string_view key) {
+  char out[512];
+  return {out, xfcc_values(element, key, out, sizeof out)};
+}
+
+TEST(ClientCertDetails, ValuesReadBackEveryUriAndTheVerifier) {
+  Pki p;
+  Credential two = tls_testing::issue("two", KeyType::p256, &p.root,
+                                      "URI:spiffe://cluster.local/ns/a/sa/one,URI:spiffe://cluster.local/ns/a/sa/two");
+  const std::string got = details_after_handshake(p.leaf, two, p.root);
+  EXPECT_EQ(values(got, "URI"), "spiffe://cluster.local/ns/a/sa/one,spiffe://cluster.local/ns/a/sa/two") << got;
+  EXPECT_EQ(values(got, "By"), kGw) << got;
+  EXPECT_EQ(values(got, "DNS"), "") << got;
+}
+
+TEST(ClientCertDetails, ValuesIgnoreFieldsInsideTheQuotedSubject) {
+  // RFC 2253 prints the ';' escaped, inside the quoted Subject: no field starts there.
+  Pki p;
+  Credential sneaky = tls_testing::issue("x;URI=spiffe://admin", KeyType::p256, &p.root,
+                                         "URI:spiffe://cluster.local/ns/a/sa/real");
+  const std::string got = details_after_handshake(p.leaf, sneaky, p.root);
+  ASSERT_NE(got.find("URI=spiffe://admin"), std::string::npos) << "the test must put the look-alike in: " << got;
+  EXPECT_EQ(values(got, "URI"), "spiffe://cluster.local/ns/a/sa/real") << got;
+  Credential quoted = tls_testing::issue("q\";URI=spiffe://admin", KeyType::p256, &p.root,
+                                         "URI:spiffe://cluster.local/ns/a/sa/real");
+  EXPECT_EQ(values(details_after_handshake(p.leaf, quoted, p.root), "URI"), "spiffe://cluster.local/ns/a/sa/real");
+}
+
+TEST(ClientCertDetails, ValuesThatDoNotFitAreLeftOut) {
+  char out[8];
+  EXPECT_EQ(std::string(out, xfcc_values("URI=aaaa;URI=bbbbbbbbbb;URI=cc", "URI", out, sizeof out)), "aaaa,cc");
+}
+
 }  // namespace
 }  // namespace lg::tls
