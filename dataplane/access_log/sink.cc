@@ -54,13 +54,6 @@ void Sink::submit(unsigned w, Record* r) {
   rte_ring_sp_enqueue(lanes_[w]->full, r);
 }
 
-void Sink::put_back(unsigned w, Record* r) {
-  // The worker is the free ring's consumer, not its producer: the record
-  // goes through the full ring, marked so the writer skips it.
-  r->skip = true;
-  rte_ring_sp_enqueue(lanes_[w]->full, r);
-}
-
 unsigned Sink::collect(unsigned w, Record** out, unsigned n) {
   return rte_ring_sc_dequeue_burst(lanes_[w]->full, reinterpret_cast<void**>(out), n, nullptr);
 }

@@ -28,9 +28,8 @@ class Sink {
 
   // Worker w: an empty record (reset), or null when none is free (counted).
   Record* take(unsigned w);
-  // Worker w: a filled record, to the writer; or one that will not be logged.
+  // Worker w: a filled record, to the writer.
   void submit(unsigned w, Record* r);
-  void put_back(unsigned w, Record* r);
 
   // Writer: up to n filled records of worker w, then back once rendered.
   unsigned collect(unsigned w, Record** out, unsigned n);

@@ -104,7 +104,7 @@ unsigned Writer::drain() {
   for (unsigned w = 0; w < sink_.workers(); ++w) {
     const unsigned n = sink_.collect(w, batch, kBurst);
     for (unsigned i = 0; i < n; ++i)
-      if (!batch[i]->skip && c) write(*batch[i], *c);
+      if (c) write(*batch[i], *c);
     sink_.recycle(w, batch, n);
     total += n;
   }

@@ -55,10 +55,6 @@ void format_uuid(uint64_t hi, uint64_t lo, char (&b)[kUuidLength]) {
   }
 }
 
-namespace {
-
-}  // namespace
-
 bool write_request_head(MbufWriter& w, const Stream& s, const http1::MessageHead& h, const RequestView& rv,
                         const Destination& d, std::string_view path, uint64_t id_hi, uint64_t id_lo, bool mirror) {
   const pb::Route& route = *s.route->spec;

@@ -81,7 +81,6 @@ struct Record {
   uint8_t string_count;
   uint16_t text_used;
   bool truncated;                  // a string did not fit (cut short or left out)
-  bool skip;                       // handed back unfilled: nothing to write
   bool mtls;                       // the client presented a certificate the gateway verified
   struct String {
     Field field;
