@@ -205,8 +205,17 @@ struct RuntimeTables {
   std::shared_ptr<const l7::Routes> http_routes;
   // What workers copy into access log records (access_log_tables.cc).
   struct AccessLogCapture {
+    // Where a request header's value comes from: pseudo-headers from the
+    // request line or the connection, x-forwarded-for with the client's
+    // address appended (as the upstream gets it), the rest as received.
+    enum class Source : uint8_t { header, method, target, authority, scheme, forwarded_for };
+    struct RequestHeader {
+      std::string name;  // lower case, as the formats name it (":path", "user-agent")
+      Source source;
+    };
     bool on = false;  // the snapshot has an access log
-    std::vector<std::string> request_headers, response_headers;  // lower case (":path" for the target)
+    std::vector<RequestHeader> request_headers;
+    std::vector<std::string> response_headers;  // lower case
   } access_log;
   // Per worker, mutable by that worker only (see WorkerState).
   mutable std::unique_ptr<WorkerState[]> workers;

@@ -67,35 +67,42 @@ void HttpProxy::log_request(Stream* s, const http1::MessageHead* h) {
   if (h == nullptr) return;
   Record& r = *s->log;
   r.http_minor = h->version_minor;
-  for (const std::string& name : t_->access_log.request_headers) {
+  using Source = config::RuntimeTables::AccessLogCapture::Source;
+  for (const auto& [name, source] : t_->access_log.request_headers) {
     std::string_view v;
-    if (name == ":method") {
-      v = h->method_text;
-    } else if (name == ":path") {
-      v = h->target;
-    } else if (name == ":authority") {
-      v = h->authority.empty() ? h->host : h->authority;
-    } else if (name == ":scheme") {
-      v = tlsterm::TlsWorker::server_of(s->down) != config::kNone ? "https" : "http";
-    } else if (name == "x-forwarded-for") {
-      // As Envoy's connection manager leaves it for the log: the client's address appended.
-      char xff[512];
-      const http1::Header* hd = http1::find_header(*h, name);
-      const tcp::FlowKey& k = s->down->key;
-      size_t n = 0;
-      if (hd != nullptr && hd->value.size() + 2 + INET6_ADDRSTRLEN <= sizeof xff) {
-        n = hd->value.copy(xff, hd->value.size());
-        xff[n++] = ',';
-        xff[n++] = ' ';
+    char xff[512];
+    switch (source) {
+      case Source::method:
+        v = h->method_text;
+        break;
+      case Source::target:
+        v = h->target;
+        break;
+      case Source::authority:
+        v = h->authority.empty() ? h->host : h->authority;
+        break;
+      case Source::scheme:
+        v = tlsterm::TlsWorker::server_of(s->down) != config::kNone ? "https" : "http";
+        break;
+      case Source::forwarded_for: {
+        const http1::Header* hd = http1::find_header(*h, name);
+        const tcp::FlowKey& k = s->down->key;
+        size_t n = 0;
+        if (hd != nullptr && hd->value.size() + 2 + INET6_ADDRSTRLEN <= sizeof xff) {
+          n = hd->value.copy(xff, hd->value.size());
+          xff[n++] = ',';
+          xff[n++] = ' ';
+        }
+        inet_ntop(k.family == 4 ? AF_INET : AF_INET6, k.remote, xff + n, static_cast<socklen_t>(sizeof xff - n));
+        v = {xff, n + std::strlen(xff + n)};
+        break;
       }
-      inet_ntop(k.family == 4 ? AF_INET : AF_INET6, k.remote, xff + n, static_cast<socklen_t>(sizeof xff - n));
-      v = {xff, n + std::strlen(xff + n)};
-      r.add(Field::request_header, v, name);
-      continue;
-    } else if (const http1::Header* hd = http1::find_header(*h, name)) {
-      v = hd->value;
-    } else {
-      continue;
+      case Source::header:
+        if (const http1::Header* hd = http1::find_header(*h, name)) {
+          v = hd->value;
+          break;
+        }
+        continue;
     }
     r.add(Field::request_header, v, name);
   }
