@@ -11,6 +11,7 @@ namespace lg::ctrl {
 
 namespace {
 
+using validate::iequals;
 using validate::quote;
 using validate::safe_dump;
 
@@ -34,12 +35,6 @@ constexpr std::string_view kOtherKinds[] = {"envoyExtAuthzHttp", "envoyExtAuthzG
                                             "opentelemetry",     "prometheus",        "sds"};
 
 bool one_of(std::string_view s, const auto& list) { return std::find(std::begin(list), std::end(list), s) != std::end(list); }
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 // protojson takes a field by its JSON name or its proto name: accessLogFile or access_log_file.
 const Json* member(const Json& obj, std::string_view json_name) {

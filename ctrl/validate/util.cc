@@ -1,5 +1,7 @@
 #include "ctrl/validate/util.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 
 namespace lg::ctrl::validate {
@@ -94,6 +96,12 @@ std::string join(const std::vector<std::string>& parts, std::string_view sep) {
     out += parts[i];
   }
   return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
 }
 
 }  // namespace lg::ctrl::validate

@@ -39,6 +39,7 @@ void each_member(const Json* j, std::string_view key, const std::string& base,
 std::vector<std::pair<std::string, std::string>> string_map(const Json* j, std::string_view key);
 
 std::string quote(std::string_view s);  // "s" with JSON escaping
+bool iequals(std::string_view a, std::string_view b);  // ASCII case-insensitive
 // JSON text of any value; invalid UTF-8 in the manifest is replaced, not thrown.
 std::string safe_dump(const Json& j);
 std::string join(const std::vector<std::string>& parts, std::string_view sep);

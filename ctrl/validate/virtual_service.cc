@@ -51,13 +51,6 @@ bool has_upper(std::string_view n) {
   return false;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  return true;
-}
-
 struct VsCtx {
   const Ctx& c;
   bool applies_to_gateway = false;
