@@ -78,6 +78,7 @@ WriterStats Writer::stats() const {
   s.filter_errors = filter_errors_.load(std::memory_order_relaxed);
   s.write_failed = write_failed_.load(std::memory_order_relaxed);
   s.dropped = sink_.dropped();
+  s.truncated = truncated_.load(std::memory_order_relaxed);
   return s;
 }
 
@@ -112,6 +113,7 @@ unsigned Writer::drain() {
 }
 
 void Writer::write(const Record& r, const Config& c) {
+  if (r.truncated) truncated_.fetch_add(1, std::memory_order_relaxed);
   nlohmann::json attributes;  // built once per record, when a filter needs it
   for (const Log& log : c.logs) {
     if (log.filter) {

@@ -27,6 +27,7 @@ struct WriterStats {
   uint64_t filter_errors = 0;  // filters that did not evaluate to a bool (the entry is left out, as by Envoy's CEL filter)
   uint64_t write_failed = 0;   // writes that failed (what they held is lost) or files that did not open
   uint64_t dropped = 0;        // requests not logged: a worker had no free record
+  uint64_t truncated = 0;      // requests logged with a value cut short or left out (record text full)
 };
 
 class Writer {
@@ -64,7 +65,7 @@ class Writer {
   mutable std::mutex mu_;
   std::shared_ptr<const Config> config_;  // guarded by mu_
   std::atomic<bool> stop_{false};
-  std::atomic<uint64_t> written_{0}, filtered_{0}, filter_errors_{0}, write_failed_{0};
+  std::atomic<uint64_t> written_{0}, filtered_{0}, filter_errors_{0}, write_failed_{0}, truncated_{0};
   // Writer thread only.
   std::map<std::string, std::FILE*> files_;
   std::map<std::FILE*, std::string> pending_;

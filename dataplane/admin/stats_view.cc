@@ -80,6 +80,8 @@ constexpr AccessLogCounter kAccessLogCounters[] = {
      &AccessLogView::filter_errors},
     {"write_failed", "access log writes that failed or files that did not open", &AccessLogView::write_failed},
     {"dropped", "requests not logged: the worker had no free access log record", &AccessLogView::dropped},
+    {"truncated", "requests logged with a value cut short or left out: their record's text space was full",
+     &AccessLogView::truncated},
 };
 
 std::string render_text(const StatsView& v) {

@@ -49,7 +49,7 @@ nlohmann::ordered_json identity_json(const IdentityView& id);
 
 // The access log writer (dataplane/access_log/writer.h).
 struct AccessLogView {
-  uint64_t written = 0, filtered = 0, filter_errors = 0, write_failed = 0, dropped = 0;
+  uint64_t written = 0, filtered = 0, filter_errors = 0, write_failed = 0, dropped = 0, truncated = 0;
 };
 
 // Counters of one cluster or listener, summed over lcores, in the order of

@@ -451,7 +451,7 @@ admin::StatsView Runtime::stats() const {
   if (ticket_keys_) v.tls_ticket_key_rotations = ticket_keys_->rotations();
   if (access_log_writer_) {
     const access_log::WriterStats a = access_log_writer_->stats();
-    v.access_log = {a.written, a.filtered, a.filter_errors, a.write_failed, a.dropped};
+    v.access_log = {a.written, a.filtered, a.filter_errors, a.write_failed, a.dropped, a.truncated};
   }
   if (identity_) {
     const runtime::IdentityStatus st = identity_->status();

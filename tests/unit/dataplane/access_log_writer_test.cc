@@ -36,7 +36,7 @@ class AccessLogWriter : public ::testing::Test {
     return t;
   }
 
-  void submit(Sink& sink, uint16_t code, std::string_view path) {
+  void submit(Sink& sink, uint16_t code, const std::string& path) {
     Record* r = sink.take(0);
     ASSERT_NE(r, nullptr);
     r->response_code = code;
@@ -65,10 +65,16 @@ TEST_F(AccessLogWriter, RendersFiltersAndFlushesWhatWasSubmitted) {
     ASSERT_TRUE(w.configure(t).empty());
     submit(*sink, 200, "/ok");
     submit(*sink, 503, "/down");
-    // The writer thread flushes when the lanes are empty; its destructor
-    // renders what is left.
-  }
-  EXPECT_EQ(read("all.log"), "200 /ok gw-1\n503 /down gw-1\n");
+    submit(*sink, 414, std::string(Record::kTextBytes, 'x'));  // cut short, and counted
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (w.stats().written < 4 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    EXPECT_EQ(w.stats().written, 4u);
+    EXPECT_EQ(w.stats().filtered, 2u);
+    EXPECT_EQ(w.stats().truncated, 1u);
+  }  // the writer has flushed what it wrote by the time it is gone
+  const std::string cut(Record::kTextBytes - std::string_view(":path").size(), 'x');
+  EXPECT_EQ(read("all.log"), "200 /ok gw-1\n503 /down gw-1\n414 " + cut + " gw-1\n");
   EXPECT_EQ(read("errors.log"), "503 /down gw-1\n");
 }
 
