@@ -92,6 +92,8 @@ void HttpProxy::log_request(Stream* s, const http1::MessageHead* h) {
           n = hd->value.copy(xff, hd->value.size());
           xff[n++] = ',';
           xff[n++] = ' ';
+        } else if (hd != nullptr) {
+          r.truncated = true;  // the received part left out: counted, not silent
         }
         inet_ntop(k.family == 4 ? AF_INET : AF_INET6, k.remote, xff + n, static_cast<socklen_t>(sizeof xff - n));
         v = {xff, n + std::strlen(xff + n)};
